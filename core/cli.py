@@ -1,0 +1,240 @@
+"""The headless command line: ``kanin worker`` and ``kanin new-task``.
+
+Both speak the official tutorial's format and print what its scripts print
+(`` [x] Received <body>``, `` [x] Done``, `` [x] Sent <message>``), so
+scripts written against the tutorial keep working. Exit codes:
+
+- 0: done (``worker`` stopped by Ctrl+C/SIGTERM or reached ``--max-tasks``).
+- 1: the broker could not be reached, refused the login or refused a task.
+- 2: bad command line or settings (wrong URL, bad option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from typing import TextIO
+
+from core.errors import BrokerError
+from core.events import TaskFinished, TaskStarted, WorkerEvent, WorkerFailed
+from core.pool import WorkerPool
+from core.producer import Producer
+from core.settings import DEFAULT_URL, ENV_VAR, ConnectionSettings, SettingsError
+from core.tasks import DEFAULT_MAX_WORK_SECONDS, DEFAULT_MESSAGE, Task
+from core.topology import DEFAULT_QUEUE, QueueSpec, QueueType
+from core.worker import AckMode, TaskBudget, WorkerOptions
+
+EXIT_OK = 0
+EXIT_BROKER = 1
+EXIT_USAGE = 2
+
+log = logging.getLogger(__name__)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """``--url`` (repeatable), ``--queue`` and ``--queue-type``, shared by every command."""
+    parser.add_argument(
+        "--url",
+        action="append",
+        metavar="URL",
+        help=f"broker URL; repeat (or separate with commas) for a cluster. "
+        f"Default: ${ENV_VAR}, else {DEFAULT_URL}",
+    )
+    parser.add_argument(
+        "--queue", default=DEFAULT_QUEUE, help=f"queue name (default: {DEFAULT_QUEUE})"
+    )
+    parser.add_argument(
+        "--queue-type",
+        choices=[QueueType.QUORUM.value, QueueType.CLASSIC.value],
+        default=QueueType.QUORUM.value,
+        help="type for a queue that does not exist yet (default: quorum); "
+        "an existing queue is used as it is",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for the headless subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="kanin",
+        description="Kanin: RabbitMQ work queues. With no command, opens the window.",
+        epilog="Exit codes: 0 done, 1 broker unreachable or refused, 2 bad usage.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    worker = commands.add_parser(
+        "worker",
+        help="run headless workers (like the tutorial's worker.py)",
+        description="Consume tasks: one second of work per '.' in the body, manual acks.",
+        epilog="Ctrl+C or SIGTERM stops gracefully: tasks in progress go back to the queue.",
+    )
+    add_connection_options(worker)
+    worker.add_argument("--prefetch", type=_non_negative, default=1, help="prefetch count (default 1)")
+    worker.add_argument(
+        "--concurrency", type=_positive, default=1, help="worker threads, each with its own connection"
+    )
+    worker.add_argument(
+        "--max-tasks", type=_positive, default=None, help="exit 0 after this many tasks are acked"
+    )
+    worker.add_argument(
+        "--auto-ack",
+        action="store_true",
+        help="acknowledge on delivery (demonstrates losing tasks when a worker dies)",
+    )
+    worker.add_argument(
+        "--max-work-seconds",
+        type=float,
+        default=DEFAULT_MAX_WORK_SECONDS,
+        help="cap on one task's work time (default 600)",
+    )
+    worker.add_argument("--heartbeat", type=_non_negative, default=None, help="heartbeat seconds")
+
+    new_task = commands.add_parser(
+        "new-task",
+        help="enqueue tasks (like the tutorial's new_task.py), with publisher confirms",
+        description="Publish persistent tasks and wait for the broker's confirms.",
+    )
+    add_connection_options(new_task)
+    new_task.add_argument("--count", type=_positive, default=1, help="how many copies to send")
+    new_task.add_argument(
+        "message", nargs="*", help=f"the task text; each '.' is a second of work ('{DEFAULT_MESSAGE}')"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Run a headless command; returns the exit code."""
+    stream = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command is None:
+        parser.print_help(stream)
+        return EXIT_USAGE
+    try:
+        settings = ConnectionSettings.resolve(args.url)
+        queue = QueueSpec(args.queue, QueueType(args.queue_type))
+    except (SettingsError, ValueError) as exc:
+        print(f"kanin: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "worker":
+        return run_workers(args, settings, queue, stream)
+    return run_new_task(args, settings, queue, stream)
+
+
+def run_new_task(
+    args: argparse.Namespace, settings: ConnectionSettings, queue: QueueSpec, out: TextIO
+) -> int:
+    """``kanin new-task``: publish with confirms and print `` [x] Sent <message>``."""
+    message = " ".join(args.message) or DEFAULT_MESSAGE
+    producer = Producer(settings, queue)
+    try:
+        report = producer.start()
+        if report is not None and report.adopted:
+            print(f"kanin: {report.describe()}", file=sys.stderr)
+        tasks = [Task.new(message) for _ in range(args.count)]
+        for future in producer.submit(tasks):
+            future.result(timeout=60)
+            print(f" [x] Sent {message}", file=out, flush=args.count == 1)
+    except BrokerError as exc:
+        print(f"kanin: {exc}", file=sys.stderr)
+        return EXIT_BROKER
+    except TimeoutError:
+        print("kanin: the broker did not confirm the tasks within 60 s.", file=sys.stderr)
+        return EXIT_BROKER
+    finally:
+        producer.close(timeout=5)
+    out.flush()
+    return EXIT_OK
+
+
+class _Printer:
+    """Prints the tutorial's lines for each task and remembers a fatal error."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+        self.failures: list[str] = []
+        self.failed = threading.Event()
+
+    def on_worker_event(self, event: WorkerEvent) -> None:
+        if isinstance(event, TaskStarted):
+            line = f" [x] Received {event.delivery.preview}"
+        elif isinstance(event, TaskFinished):
+            line = " [x] Done"
+        elif isinstance(event, WorkerFailed):
+            with self._lock:
+                self.failures.append(event.message)
+            self.failed.set()
+            return
+        else:
+            return
+        with self._lock:
+            print(line, file=self._out, flush=True)
+
+
+def run_workers(
+    args: argparse.Namespace, settings: ConnectionSettings, queue: QueueSpec, out: TextIO
+) -> int:
+    """``kanin worker``: run workers until a signal, ``--max-tasks`` or a fatal error."""
+    printer = _Printer(out)
+    budget = TaskBudget(args.max_tasks) if args.max_tasks else None
+    options = WorkerOptions(
+        prefetch=args.prefetch,
+        ack_mode=AckMode.AUTO if args.auto_ack else AckMode.MANUAL,
+        max_work_seconds=args.max_work_seconds,
+        heartbeat=args.heartbeat,
+    )
+    pool = WorkerPool(settings, queue, printer, options, budget=budget)
+    stop_requested = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop_requested.set()
+
+    previous = {
+        sig: signal.signal(sig, on_signal)
+        for sig in (signal.SIGINT, signal.SIGTERM)
+        if threading.current_thread() is threading.main_thread()
+    }
+    print(" [*] Waiting for messages. To exit press CTRL+C", file=out, flush=True)
+    pool.add(args.concurrency)
+    try:
+        while True:
+            if stop_requested.wait(0.2):
+                break
+            if budget is not None and budget.exhausted.is_set():
+                break
+            if not pool.names(alive_only=True):
+                break
+    finally:
+        pool.stop_all(timeout=15)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if printer.failures and not (budget is not None and budget.exhausted.is_set()):
+        for failure in dict.fromkeys(printer.failures):
+            print(f"kanin: {failure}", file=sys.stderr)
+        return EXIT_BROKER
+    return EXIT_OK

@@ -1,0 +1,184 @@
+"""Events that workers and producers report: frozen dataclasses, safe across threads.
+
+Observers receive them in the reporting thread and must return quickly; the
+desktop layer turns them into Qt signals, the command line prints them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.tasks import Delivery
+
+
+class WorkerState(enum.Enum):
+    """What a worker is doing."""
+
+    CONNECTING = "connecting"
+    IDLE = "idle"
+    BUSY = "busy"
+    RECONNECTING = "reconnecting"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    KILLED = "killed"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        """True once the worker's thread has nothing left to do."""
+        return self in (WorkerState.STOPPED, WorkerState.KILLED, WorkerState.FAILED)
+
+
+@dataclass(frozen=True)
+class WorkerEvent:
+    """Base of everything a worker reports.
+
+    Attributes:
+        worker: the worker's name.
+        at: ``time.monotonic()`` when it happened.
+    """
+
+    worker: str
+    at: float
+
+
+@dataclass(frozen=True)
+class WorkerConnected(WorkerEvent):
+    """The worker is connected and consuming."""
+
+    broker: str
+    queue_description: str
+
+
+@dataclass(frozen=True)
+class TaskStarted(WorkerEvent):
+    """A delivery arrived and its work began."""
+
+    delivery: Delivery
+
+
+@dataclass(frozen=True)
+class TaskProgress(WorkerEvent):
+    """Work on the current task advanced (``fraction`` from 0 to 1)."""
+
+    task_id: str
+    fraction: float
+
+
+@dataclass(frozen=True)
+class TaskFinished(WorkerEvent):
+    """The work is done and the task was acknowledged (or auto-acked)."""
+
+    task_id: str
+    duration: float
+
+
+@dataclass(frozen=True)
+class TaskReturned(WorkerEvent):
+    """The task was given back to the queue unfinished (``reason`` says why)."""
+
+    task_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TaskFailed(WorkerEvent):
+    """The work raised; the task was given back (or dead-lettered by the broker)."""
+
+    task_id: str
+    error: str
+    requeued: bool
+
+
+@dataclass(frozen=True)
+class WorkerReconnecting(WorkerEvent):
+    """The connection was lost; the worker retries after ``delay`` seconds."""
+
+    reason: str
+    attempt: int
+    delay: float
+
+
+@dataclass(frozen=True)
+class WorkerStopped(WorkerEvent):
+    """The worker ended gracefully."""
+
+
+@dataclass(frozen=True)
+class WorkerKilled(WorkerEvent):
+    """The worker crashed on purpose: its connection dropped without an ack."""
+
+    task_id: str | None
+
+
+@dataclass(frozen=True)
+class WorkerFailed(WorkerEvent):
+    """The worker gave up on an error it cannot recover from."""
+
+    message: str
+
+
+class WorkerObserver(Protocol):
+    """Receives a worker's events in the worker's thread."""
+
+    def on_worker_event(self, event: WorkerEvent) -> None:
+        """Handle one event; must not block."""
+
+
+@dataclass(frozen=True)
+class ProducerEvent:
+    """Base of everything a producer reports (in the producer's thread).
+
+    Attributes:
+        at: ``time.monotonic()`` when it happened.
+    """
+
+    at: float
+
+
+@dataclass(frozen=True)
+class ProducerConnected(ProducerEvent):
+    """The producer's connection and confirm channel are ready."""
+
+    broker: str
+    queue_description: str
+
+
+@dataclass(frozen=True)
+class ProducerDisconnected(ProducerEvent):
+    """The producer lost its connection; unconfirmed tasks wait to be published again."""
+
+    reason: str
+    waiting: int
+    retrying: bool
+
+
+@dataclass(frozen=True)
+class TasksPublished(ProducerEvent):
+    """Tasks were handed to the broker and await its confirm."""
+
+    task_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TasksConfirmed(ProducerEvent):
+    """The broker confirmed these tasks: they are safely enqueued."""
+
+    task_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TasksRejected(ProducerEvent):
+    """The broker refused these tasks (nack, unroutable) or the producer gave up on them."""
+
+    task_ids: tuple[str, ...]
+    reason: str
+
+
+class ProducerObserver(Protocol):
+    """Receives a producer's events in the producer's thread."""
+
+    def on_producer_event(self, event: ProducerEvent) -> None:
+        """Handle one event; must not block."""

@@ -1,0 +1,240 @@
+"""Connection settings: broker URLs, parsed, validated and redacted.
+
+A Kanin connection is described by one or more AMQP URLs (several for a
+cluster, tried in order). They come from ``--url``, the ``KANIN_URL``
+environment variable (comma or space separated) or the default below.
+Passwords never leave this module in readable form except inside the pika
+parameters handed to a connection.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import pika
+
+DEFAULT_URL = "amqp://guest:guest@localhost:5672/%2F"
+ENV_VAR = "KANIN_URL"
+_DEFAULT_PORTS = {"amqp": 5672, "amqps": 5671}
+_KNOWN_QUERY_KEYS = {
+    "heartbeat",
+    "connection_attempts",
+    "retry_delay",
+    "socket_timeout",
+    "blocked_connection_timeout",
+    "channel_max",
+    "frame_max",
+    "locale",
+    "ssl_options",
+    "tcp_options",
+    "stack_timeout",
+}
+
+
+class SettingsError(ValueError):
+    """Raised for connection settings that cannot work; the message is one clear sentence."""
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    """One parsed broker URL.
+
+    ``repr`` and ``redacted`` hide the password, so an address can be logged.
+    """
+
+    scheme: str
+    host: str
+    port: int
+    vhost: str
+    username: str
+    password: str = field(repr=False)
+    heartbeat: int | None = None
+    query: str = field(default="", repr=False)
+
+    @property
+    def redacted(self) -> str:
+        """The URL with the password replaced by ``***``."""
+        user = quote(self.username, safe="")
+        auth = f"{user}:***@" if self.password else (f"{user}@" if user else "")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{auth}{host}:{self.port}/{quote(self.vhost, safe='')}"
+
+    @property
+    def endpoint(self) -> str:
+        """``host:port``, for messages."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The full URL, password included: for pika only, never for display."""
+        user = quote(self.username, safe="")
+        password = quote(self.password, safe="")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        base = f"{self.scheme}://{user}:{password}@{host}:{self.port}/{quote(self.vhost, safe='')}"
+        return f"{base}?{self.query}" if self.query else base
+
+    def pika_parameters(self, *, heartbeat: int | None = None) -> pika.URLParameters:
+        """Build pika's connection parameters.
+
+        Args:
+            heartbeat: overrides the URL's heartbeat when given.
+
+        Returns:
+            Parameters with one connection attempt and a short socket timeout,
+            so that failures are reported quickly and retried by Kanin itself.
+        """
+        params = pika.URLParameters(self.url)
+        if "connection_attempts" not in self.query:
+            params.connection_attempts = 1
+        if "socket_timeout" not in self.query:
+            params.socket_timeout = 5
+        if "blocked_connection_timeout" not in self.query:
+            params.blocked_connection_timeout = 60
+        if heartbeat is not None:
+            params.heartbeat = heartbeat
+        params.client_properties = {"connection_name": "kanin", "product": "Kanin"}
+        return params
+
+
+def parse_url(url: str) -> BrokerAddress:
+    """Parse and check one AMQP URL.
+
+    Args:
+        url: e.g. ``amqp://user:pass@host:5672/vhost?heartbeat=30``.
+
+    Returns:
+        The address.
+
+    Raises:
+        SettingsError: naming what is wrong, without echoing the password.
+    """
+    text = url.strip()
+    if not text:
+        raise SettingsError("The broker URL is empty; expected amqp://user:password@host:port/vhost.")
+    if "://" not in text:
+        raise SettingsError(
+            "The broker URL must start with amqp:// or amqps:// "
+            "(for example amqp://guest:guest@localhost:5672/%2F)."
+        )
+    try:
+        parts = urlsplit(text)
+        port_value = parts.port
+    except ValueError:
+        raise SettingsError(
+            f"The broker URL {_hide_password(text)} has a port that is not a number from 1 to 65535."
+        ) from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise SettingsError(
+            f"The broker URL scheme '{scheme}' is not supported; use amqp:// or amqps://."
+        )
+    host = parts.hostname or ""
+    if not host:
+        raise SettingsError(f"The broker URL {_hide_password(text)} names no host.")
+    if port_value == 0:
+        raise SettingsError(f"The broker URL {_hide_password(text)} has port 0; use 1 to 65535.")
+    port = port_value or _DEFAULT_PORTS[scheme]
+    path = parts.path
+    if path in ("", "/"):
+        vhost = "/"
+    else:
+        vhost = unquote(path[1:])
+        if "/" in path[1:]:
+            raise SettingsError(
+                f"The vhost in {_hide_password(text)} contains '/'; write it as %2F "
+                "(the default vhost '/' is %2F)."
+            )
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - _KNOWN_QUERY_KEYS)
+    if unknown:
+        raise SettingsError(
+            f"The broker URL has unknown option(s) {', '.join(unknown)}; "
+            f"known options are {', '.join(sorted(_KNOWN_QUERY_KEYS))}."
+        )
+    heartbeat: int | None = None
+    if "heartbeat" in query:
+        raw = query["heartbeat"][-1]
+        if not raw.isdigit():
+            raise SettingsError(f"The heartbeat must be a whole number of seconds, not '{raw}'.")
+        heartbeat = int(raw)
+    return BrokerAddress(
+        scheme=scheme,
+        host=host,
+        port=port,
+        vhost=vhost,
+        username=unquote(parts.username) if parts.username is not None else "guest",
+        password=unquote(parts.password) if parts.password is not None else "guest",
+        heartbeat=heartbeat,
+        query=parts.query,
+    )
+
+
+def _hide_password(url: str) -> str:
+    """Replace the password in a raw URL with ``***`` without parsing it strictly."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def split_urls(text: str) -> list[str]:
+    """Split a comma or whitespace separated list of URLs."""
+    return [part for part in re.split(r"[,\s]+", text) if part]
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Where the broker is: one or more addresses, tried in order.
+
+    Args:
+        addresses: at least one broker address.
+    """
+
+    addresses: tuple[BrokerAddress, ...]
+
+    def __post_init__(self) -> None:
+        if not self.addresses:
+            raise SettingsError("At least one broker URL is needed.")
+
+    @classmethod
+    def from_urls(cls, urls: Iterable[str]) -> ConnectionSettings:
+        """Parse several URLs (each entry may itself hold a comma separated list)."""
+        addresses: list[BrokerAddress] = []
+        for entry in urls:
+            addresses.extend(parse_url(url) for url in split_urls(entry))
+        if not addresses:
+            raise SettingsError("The broker URL is empty; expected amqp://user:password@host:port/vhost.")
+        return cls(tuple(addresses))
+
+    @classmethod
+    def resolve(
+        cls, urls: Sequence[str] | None = None, environ: dict[str, str] | None = None
+    ) -> ConnectionSettings:
+        """Pick the settings by precedence: explicit URLs, then ``KANIN_URL``, then the default."""
+        env = os.environ if environ is None else environ
+        if urls:
+            return cls.from_urls(urls)
+        if env.get(ENV_VAR, "").strip():
+            return cls.from_urls([env[ENV_VAR]])
+        return cls.from_urls([DEFAULT_URL])
+
+    @property
+    def primary(self) -> BrokerAddress:
+        """The first address: the one shown when a single address is needed."""
+        return self.addresses[0]
+
+    @property
+    def redacted(self) -> str:
+        """All addresses, passwords hidden, comma separated."""
+        return ", ".join(address.redacted for address in self.addresses)
+
+    def pika_parameters(self, *, heartbeat: int | None = None) -> list[pika.URLParameters]:
+        """Parameters for every address, in order, for pika's failover."""
+        return [address.pika_parameters(heartbeat=heartbeat) for address in self.addresses]
+
+    def with_credentials(self, username: str, password: str) -> ConnectionSettings:
+        """The same addresses with another user name and password."""
+        return ConnectionSettings(
+            tuple(replace(a, username=username, password=password) for a in self.addresses)
+        )

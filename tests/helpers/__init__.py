@@ -1,0 +1,1 @@
+"""Test helpers: event recorders, broker access, the tutorial's scripts."""
