@@ -57,7 +57,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="URL",
         help=f"broker URL; repeat (or separate with commas) for a cluster. "
-        f"Default: ${ENV_VAR}, else {DEFAULT_URL}",
+        f"Default: ${ENV_VAR}, else {DEFAULT_URL.replace('%', '%%')}",
     )
     parser.add_argument(
         "--queue", default=DEFAULT_QUEUE, help=f"queue name (default: {DEFAULT_QUEUE})"
@@ -88,9 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Ctrl+C or SIGTERM stops gracefully: tasks in progress go back to the queue.",
     )
     add_connection_options(worker)
-    worker.add_argument("--prefetch", type=_non_negative, default=1, help="prefetch count (default 1)")
     worker.add_argument(
-        "--concurrency", type=_positive, default=1, help="worker threads, each with its own connection"
+        "--prefetch", type=_non_negative, default=1, help="prefetch count (default 1)"
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=1,
+        help="worker threads, each with its own connection",
     )
     worker.add_argument(
         "--max-tasks", type=_positive, default=None, help="exit 0 after this many tasks are acked"
@@ -116,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_connection_options(new_task)
     new_task.add_argument("--count", type=_positive, default=1, help="how many copies to send")
     new_task.add_argument(
-        "message", nargs="*", help=f"the task text; each '.' is a second of work ('{DEFAULT_MESSAGE}')"
+        "message",
+        nargs="*",
+        help=f"the task text; each '.' is a second of work ('{DEFAULT_MESSAGE}')",
     )
     return parser
 
@@ -131,6 +138,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:
+        # pika logs every failed attempt with a traceback; Kanin says it in one sentence.
+        logging.getLogger("pika").setLevel(logging.CRITICAL)
     if args.command is None:
         parser.print_help(stream)
         return EXIT_USAGE

@@ -71,7 +71,8 @@ def describe(exc: BaseException, address: BrokerAddress | None = None) -> str:
     if isinstance(exc, pe.IncompatibleProtocolError):
         return (
             f"Something answered at {address.endpoint if address else 'that address'}, "
-            "but not an AMQP 0-9-1 broker: check the port (RabbitMQ listens on 5672, or 5671 for TLS)."
+            "but not an AMQP 0-9-1 broker: check the port "
+            "(RabbitMQ listens on 5672, or 5671 for TLS)."
         )
     if isinstance(exc, pe.ConnectionClosedByBroker):
         return f"{where.capitalize()} closed the connection: {exc.reply_code} {exc.reply_text}."
@@ -109,9 +110,7 @@ def is_fatal(exc: BaseException) -> bool:
     text = str(exc)
     if isinstance(
         exc,
-        pe.ProbableAuthenticationError
-        | pe.AuthenticationError
-        | pe.ProbableAccessDeniedError,
+        pe.ProbableAuthenticationError | pe.AuthenticationError | pe.ProbableAccessDeniedError,
     ):
         return True
     if "ACCESS_REFUSED" in text or "NOT_ALLOWED" in text:

@@ -153,4 +153,3 @@ class WorkerPool:
                 return self._workers[name]
             except KeyError:
                 raise KeyError(f"No worker named '{name}'.") from None
-

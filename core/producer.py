@@ -86,7 +86,7 @@ class Producer:
         self._closing = threading.Event()
         self._wake = threading.Event()
         self._started = threading.Event()
-        self._start_error: BaseException | None = None
+        self._start_error: BrokerError | None = None
         self._thread: threading.Thread | None = None
         self._report: QueueReport | None = None
         self._unsettled = 0
@@ -111,7 +111,7 @@ class Producer:
         self._started.wait(timeout)
         if self._start_error is not None and not self.keep_trying:
             self._thread.join(timeout)
-            raise BrokerError(str(self._start_error), fatal=is_fatal(self._start_error))
+            raise self._start_error
         return self._report
 
     def submit(self, tasks: Iterable[Task]) -> list[Future[str]]:
@@ -208,12 +208,12 @@ class Producer:
             self._emit(ProducerDisconnected(time.monotonic(), reason, self.waiting, retry))
             if not retry:
                 log.error("Producer: %s", reason)
-                self._start_error = error or BrokerError(reason)
+                self._start_error = BrokerError(reason, fatal=bool(error and is_fatal(error)))
                 self._fail_all(reason)
                 self._started.set()
                 return
             if not self._started.is_set():
-                self._start_error = error
+                self._start_error = BrokerError(reason)
                 self._started.set()
             attempt += 1
             index += 1
@@ -326,7 +326,9 @@ class Producer:
                 self._returned.discard(task.id)
                 unroutable.append(task.id)
                 future.set_exception(
-                    BrokerError(f"No queue took task {task.id}: is queue '{self.queue.name}' there?")
+                    BrokerError(
+                        f"No queue took task {task.id}: is queue '{self.queue.name}' there?"
+                    )
                 )
             elif acked:
                 confirmed.append(task.id)
@@ -341,7 +343,9 @@ class Producer:
         if rejected:
             self._emit(TasksRejected(now, tuple(rejected), "The broker refused the task (nack)."))
         if unroutable:
-            self._emit(TasksRejected(now, tuple(unroutable), "No queue took the task (unroutable)."))
+            self._emit(
+                TasksRejected(now, tuple(unroutable), "No queue took the task (unroutable).")
+            )
         self._pump()
 
     def _pump(self) -> None:

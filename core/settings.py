@@ -114,7 +114,9 @@ def parse_url(url: str) -> BrokerAddress:
     """
     text = url.strip()
     if not text:
-        raise SettingsError("The broker URL is empty; expected amqp://user:password@host:port/vhost.")
+        raise SettingsError(
+            "The broker URL is empty; expected amqp://user:password@host:port/vhost."
+        )
     if "://" not in text:
         raise SettingsError(
             "The broker URL must start with amqp:// or amqps:// "
@@ -125,7 +127,8 @@ def parse_url(url: str) -> BrokerAddress:
         port_value = parts.port
     except ValueError:
         raise SettingsError(
-            f"The broker URL {_hide_password(text)} has a port that is not a number from 1 to 65535."
+            f"The broker URL {_hide_password(text)} has a port that is not "
+            "a number from 1 to 65535."
         ) from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
@@ -204,7 +207,9 @@ class ConnectionSettings:
         for entry in urls:
             addresses.extend(parse_url(url) for url in split_urls(entry))
         if not addresses:
-            raise SettingsError("The broker URL is empty; expected amqp://user:password@host:port/vhost.")
+            raise SettingsError(
+                "The broker URL is empty; expected amqp://user:password@host:port/vhost."
+            )
         return cls(tuple(addresses))
 
     @classmethod

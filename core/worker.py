@@ -312,7 +312,9 @@ class Worker:
                 attempt += 1
                 delay = min(self.options.max_backoff, 0.1 * 2 ** (attempt - 1))
                 log.warning("%s: %s Reconnecting in %.1f s.", self.name, message, delay)
-                self._set(state=WorkerState.RECONNECTING, message=message, task_id=None, progress=0.0)
+                self._set(
+                    state=WorkerState.RECONNECTING, message=message, task_id=None, progress=0.0
+                )
                 self._emit(WorkerReconnecting(self.name, time.monotonic(), message, attempt, delay))
                 self._wake.clear()
                 if self._stop.is_set() or self._kill.is_set():
@@ -379,7 +381,9 @@ class Worker:
                 continue
             connection.process_data_events(time_limit=idle_slice)
 
-    def _on_message(self, channel: BlockingChannel, method: Any, properties: Any, body: bytes) -> None:
+    def _on_message(
+        self, channel: BlockingChannel, method: Any, properties: Any, body: bytes
+    ) -> None:
         self._pending.append((method, properties, body))
 
     def _on_cancelled(self, _frame: Any) -> None:
@@ -464,7 +468,9 @@ class Worker:
                 self._status.progress = fraction
             self._emit(TaskProgress(self.name, time.monotonic(), delivery.task_id, fraction))
 
-    def _give_back(self, channel: BlockingChannel, tag: int, delivery: Delivery, reason: str) -> None:
+    def _give_back(
+        self, channel: BlockingChannel, tag: int, delivery: Delivery, reason: str
+    ) -> None:
         if self.options.ack_mode is AckMode.MANUAL:
             channel.basic_nack(delivery_tag=tag, requeue=True)
         if self._budget is not None:

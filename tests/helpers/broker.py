@@ -42,7 +42,7 @@ def delete_queue(queue: str, url: str = TEST_URL) -> None:
 def drain(queue: str, url: str = TEST_URL) -> list[bytes]:
     """Take every ready message off the queue (acked) and return the bodies."""
     connection = connect(url)
-    bodies = []
+    bodies: list[bytes] = []
     try:
         channel = connection.channel()
         while True:

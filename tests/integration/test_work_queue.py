@@ -80,7 +80,9 @@ def test_round_robin_two_workers_share_ten_tasks_evenly(settings, spec, recorder
     assert {e.task_id for e in finished} == {t.id for t in tasks}
 
 
-def test_fair_dispatch_prefetch_one_busy_worker_gets_nothing_new(settings, spec, recorder, producer):
+def test_fair_dispatch_prefetch_one_busy_worker_gets_nothing_new(
+    settings, spec, recorder, producer
+):
     pool = make_pool(settings, spec, recorder, prefetch=1)
     try:
         start_workers(pool, recorder, 2)
@@ -114,7 +116,9 @@ def test_large_prefetch_shows_the_imbalance(settings, spec, recorder, producer):
     assert len(stuck) == 3
     finished = recorder.of(TaskFinished)
     long_done = next(e.at for e in finished if e.task_id == long_task.id)
-    assert all(e.at > long_done for e in finished if e.task_id in {s.delivery.task_id for s in stuck})
+    assert all(
+        e.at > long_done for e in finished if e.task_id in {s.delivery.task_id for s in stuck}
+    )
 
 
 def test_kill_mid_task_redelivers_to_another_worker(settings, spec, recorder, producer):
@@ -124,7 +128,9 @@ def test_kill_mid_task_redelivers_to_another_worker(settings, spec, recorder, pr
         tasks = [Task.new(f"1.0:{i}") for i in range(4)]
         producer.publish(tasks, timeout=10)
         recorder.wait_for(lambda: any(e.worker == first for e in recorder.of(TaskStarted)))
-        victim_task = next(e.delivery.task_id for e in recorder.of(TaskStarted) if e.worker == first)
+        victim_task = next(
+            e.delivery.task_id for e in recorder.of(TaskStarted) if e.worker == first
+        )
         pool.kill(first)
         recorder.wait_count(WorkerKilled, 1)
         finished = recorder.wait_count(TaskFinished, 4, timeout=30)
@@ -135,9 +141,12 @@ def test_kill_mid_task_redelivers_to_another_worker(settings, spec, recorder, pr
     victim_finish = [e for e in finished if e.task_id == victim_task]
     assert [e.worker for e in victim_finish] == [second]
     redelivered = [
-        e for e in recorder.of(TaskStarted) if e.delivery.task_id == victim_task and e.worker == second
+        e
+        for e in recorder.of(TaskStarted)
+        if e.delivery.task_id == victim_task and e.worker == second
     ]
-    assert redelivered and redelivered[0].delivery.redelivered
+    assert redelivered
+    assert redelivered[0].delivery.redelivered
     assert redelivered[0].delivery.delivery_count == 2  # quorum queues count deliveries
     assert not [e for e in finished if e.worker == first]
     assert message_count(spec.name) == 0

@@ -1,0 +1,111 @@
+"""The producer: confirms, pipelining, persistence, unroutable and refused publishes."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import BrokerError
+from core.events import ProducerConnected, TasksConfirmed, TasksRejected
+from core.producer import Producer
+from core.settings import ConnectionSettings
+from core.tasks import Task
+from core.topology import QueueSpec, QueueType
+from tests.helpers.broker import connect, drain, message_count
+from tests.helpers.recorder import Recorder
+
+
+def test_a_batch_is_confirmed_and_lands_in_order(broker_url, queue_name):
+    recorder = Recorder()
+    producer = Producer(ConnectionSettings.from_urls([broker_url]), QueueSpec(queue_name), recorder)
+    report = producer.start()
+    try:
+        assert report is not None
+        assert report.queue_type is QueueType.QUORUM
+        assert not report.adopted
+        tasks = [Task.new(f"task {i}.") for i in range(2000)]
+        ids = producer.publish(tasks, timeout=30)
+    finally:
+        producer.close()
+    assert ids == [t.id for t in tasks]
+    confirmed = [i for e in recorder.of(TasksConfirmed) for i in e.task_ids]
+    assert sorted(confirmed) == sorted(ids)
+    # Pipelined: far fewer confirm frames than messages.
+    assert len(recorder.of(TasksConfirmed)) < len(tasks)
+    assert len(recorder.of(ProducerConnected)) == 1
+    assert drain(queue_name) == [t.body for t in tasks]
+
+
+def test_persistent_properties_on_the_wire(broker_url, queue_name):
+    producer = Producer(ConnectionSettings.from_urls([broker_url]), QueueSpec(queue_name))
+    producer.start()
+    task = Task.new("wire.")
+    try:
+        producer.publish([task], timeout=10)
+    finally:
+        producer.close()
+    connection = connect()
+    try:
+        method, props, body = connection.channel().basic_get(queue_name, auto_ack=True)
+    finally:
+        connection.close()
+    assert method is not None
+    assert body == b"wire."
+    assert props.delivery_mode == 2
+    assert props.message_id == task.id
+    assert props.timestamp == int(task.created)
+
+
+def test_unroutable_task_is_reported_not_lost_silently(broker_url, queue_name):
+    recorder = Recorder()
+    producer = Producer(ConnectionSettings.from_urls([broker_url]), QueueSpec(queue_name), recorder)
+    producer.start()
+    try:
+        connection = connect()
+        connection.channel().queue_delete(queue_name)  # the queue vanishes under the producer
+        connection.close()
+        (future,) = producer.submit([Task.new("nowhere")])
+        with pytest.raises(BrokerError, match="No queue took task"):
+            future.result(timeout=10)
+    finally:
+        producer.close()
+    assert recorder.of(TasksRejected)
+
+
+def test_start_fails_clearly_when_nothing_answers(queue_name):
+    producer = Producer(
+        ConnectionSettings.from_urls(["amqp://guest:guest@127.0.0.1:1/"]), QueueSpec(queue_name)
+    )
+    with pytest.raises(BrokerError, match="connection refused"):
+        producer.start()
+    future = producer.submit([Task.new("x")])[0]
+    with pytest.raises(BrokerError):
+        future.result(timeout=5)
+    producer.close()
+
+
+def test_transient_option_publishes_non_persistent(broker_url, queue_name):
+    spec = QueueSpec(queue_name, QueueType.CLASSIC)
+    producer = Producer(ConnectionSettings.from_urls([broker_url]), spec, persistent=False)
+    producer.start()
+    try:
+        producer.publish([Task.new("fleeting")], timeout=10)
+    finally:
+        producer.close()
+    connection = connect()
+    try:
+        _method, props, _body = connection.channel().basic_get(queue_name, auto_ack=True)
+    finally:
+        connection.close()
+    assert props.delivery_mode == 1
+    assert message_count(queue_name) == 0
+
+
+def test_close_drains_outstanding_confirms(broker_url, queue_name):
+    producer = Producer(
+        ConnectionSettings.from_urls([broker_url]), QueueSpec(queue_name), window=50
+    )
+    producer.start()
+    futures = producer.submit([Task.new(str(i)) for i in range(500)])
+    assert producer.close(timeout=20)
+    assert all(f.result(timeout=0) for f in futures)
+    assert message_count(queue_name) == 500
