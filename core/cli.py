@@ -21,7 +21,7 @@ from types import FrameType
 from typing import TextIO
 
 from core.errors import BrokerError
-from core.events import TaskFinished, TaskStarted, WorkerEvent, WorkerFailed
+from core.events import TaskFinished, TaskStarted, WorkerConnected, WorkerEvent, WorkerFailed
 from core.pool import WorkerPool
 from core.producer import Producer
 from core.settings import DEFAULT_URL, ENV_VAR, ConnectionSettings, SettingsError
@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _drop_reported_errors(record: logging.LogRecord) -> bool:
+    """Drop core's ERROR records: the CLI prints those failures itself."""
+    return not (record.levelno >= logging.ERROR and record.name.startswith("core."))
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Run a headless command; returns the exit code."""
     stream = out or sys.stdout
@@ -139,8 +144,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         stream=sys.stderr,
     )
     if not args.verbose:
-        # pika logs every failed attempt with a traceback; Kanin says it in one sentence.
+        # pika logs every failed attempt with a traceback, and Kanin's fatal errors are
+        # printed once as "kanin: ..." below: keep stderr to one sentence per problem.
         logging.getLogger("pika").setLevel(logging.CRITICAL)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_drop_reported_errors)
     if args.command is None:
         parser.print_help(stream)
         return EXIT_USAGE
@@ -189,9 +197,16 @@ class _Printer:
         self._lock = threading.Lock()
         self.failures: list[str] = []
         self.failed = threading.Event()
+        self._greeted = False
 
     def on_worker_event(self, event: WorkerEvent) -> None:
-        if isinstance(event, TaskStarted):
+        if isinstance(event, WorkerConnected):
+            with self._lock:
+                if self._greeted:
+                    return
+                self._greeted = True
+            line = " [*] Waiting for messages. To exit press CTRL+C"
+        elif isinstance(event, TaskStarted):
             line = f" [x] Received {event.delivery.preview}"
         elif isinstance(event, TaskFinished):
             line = " [x] Done"
@@ -229,7 +244,6 @@ def run_workers(
         for sig in (signal.SIGINT, signal.SIGTERM)
         if threading.current_thread() is threading.main_thread()
     }
-    print(" [*] Waiting for messages. To exit press CTRL+C", file=out, flush=True)
     pool.add(args.concurrency)
     try:
         while True:
