@@ -85,11 +85,16 @@ class TaskReturned(WorkerEvent):
 
 @dataclass(frozen=True)
 class TaskFailed(WorkerEvent):
-    """The work raised; the task was given back (or dead-lettered by the broker)."""
+    """The work raised; the task was given back (or dead-lettered by the broker).
+
+    ``attempt`` is which attempt failed (1 for the first), when known;
+    ``requeued`` is False once the task went to the dead-letter queue.
+    """
 
     task_id: str
     error: str
     requeued: bool
+    attempt: int | None = None
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,10 @@ requeued them), never acknowledged on the new channel.
 from __future__ import annotations
 
 import collections
+import copy
 import enum
 import logging
+import random
 import socket
 import threading
 import time
@@ -46,7 +48,7 @@ from core.events import (
 )
 from core.settings import ConnectionSettings
 from core.tasks import DEFAULT_MAX_WORK_SECONDS, Delivery, delivery_from
-from core.topology import QueueSpec, declare_queue
+from core.topology import QueueSpec, QueueType, declare_queue
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,27 @@ Work = Callable[[Delivery], float]
 
 def dot_work(delivery: Delivery) -> float:
     """The tutorial's work: one second per ``.`` in the body (already capped)."""
+    return delivery.work_seconds
+
+
+POISON_WORD = b"poison"
+ATTEMPTS_HEADER = "x-kanin-attempts"
+"""Failed attempts so far, on a task Kanin republished to a queue that does not count."""
+
+
+class PoisonTaskError(RuntimeError):
+    """Raised by ``poison_work`` for a task whose body contains the word "poison"."""
+
+
+def poison_work(delivery: Delivery) -> float:
+    """Like ``dot_work``, but a body containing "poison" (any case) raises ``PoisonTaskError``.
+
+    Off by default (``Worker`` uses ``dot_work``, as the tutorial does); the
+    window and ``kanin worker --poison`` use it to show poison tasks being
+    given back, counted and dead-lettered.
+    """
+    if POISON_WORD in delivery.body.lower():
+        raise PoisonTaskError("the task is poison: its work always fails")
     return delivery.work_seconds
 
 
@@ -77,7 +100,18 @@ class WorkerOptions:
         heartbeat: heartbeat in seconds to ask for; ``None`` keeps the URL's or the broker's.
         reconnect: retry after losing an established connection.
         slice_seconds: longest uninterrupted wait while working or idle.
-        max_backoff: cap on the delay between reconnect attempts.
+        max_backoff: cap on the delay between reconnect attempts. Retries start
+            at 0.1 s and double up to this cap, each scaled by a random factor
+            from 0.5 to 1 so that many workers do not knock at the same instant.
+            The default 1 s keeps the time from the broker being back to every
+            worker consuming under about 1.5 s; a larger cap saves little (a
+            refused connection on the same machine costs well under 1 ms).
+        keep_trying: retry even the first connection (the window's workers wait
+            for a broker being started); off, a first failure is reported at once.
+        max_attempts: tasks whose work raises this many times go to the
+            dead-letter queue (see ``core.policies``); ``None`` gives them back
+            forever. Quorum queues count deliveries themselves (the policy's
+            ``delivery-limit``); on other queues Kanin counts, see ``Worker``.
     """
 
     prefetch: int = 1
@@ -86,13 +120,32 @@ class WorkerOptions:
     heartbeat: int | None = None
     reconnect: bool = True
     slice_seconds: float = 0.1
-    max_backoff: float = 5.0
+    max_backoff: float = 1.0
+    keep_trying: bool = False
+    max_attempts: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.prefetch <= 65535:
             raise ValueError("The prefetch count must be from 0 to 65535.")
         if self.max_work_seconds < 0:
             raise ValueError("The maximum work time cannot be negative.")
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise ValueError("The number of attempts must be 1 or more.")
+
+
+def backoff_delay(attempt: int, cap: float, rng: Callable[[], float] = random.random) -> float:
+    """The wait before reconnect attempt ``attempt`` (1, 2, ...): capped doubling with jitter.
+
+    Args:
+        attempt: the attempt number, from 1.
+        cap: the longest wait.
+        rng: returns a float in [0, 1) (tests may fix it).
+
+    Returns:
+        ``min(cap, 0.1 * 2 ** (attempt - 1))`` scaled by a factor from 0.5 to 1.
+    """
+    base = min(cap, 0.1 * 2.0 ** min(attempt - 1, 30))
+    return base * (0.5 + 0.5 * rng())
 
 
 class TaskBudget:
@@ -205,6 +258,10 @@ class Worker:
         self._pending: collections.deque[tuple[Any, Any, bytes]] = collections.deque()
         self._cancelled = False
         self._session_connected = False
+        self._claimed = False  # the current task holds a claim on the budget
+        self._current: Delivery | None = None  # the task being worked on, if any
+        self._queue_type = QueueType.UNKNOWN
+        self._republish_channel: BlockingChannel | None = None
         self._status = WorkerStatus(name=name)
         self.finished = threading.Event()
 
@@ -286,12 +343,14 @@ class Worker:
                 self._end_stopped()
                 return
             except _Killed:
+                self._abandon_current(None)
                 self._end_killed(self.status().task_id)
                 return
             except Exception as exc:  # noqa: BLE001 - classified below
                 if self._session_connected:
                     connected_once = True
                     attempt = 0
+                self._abandon_current(None if self._kill.is_set() else "connection lost")
                 if self._kill.is_set():
                     self._end_killed(self.status().task_id)
                     return
@@ -304,13 +363,14 @@ class Worker:
                     if isinstance(exc, _Cancelled)
                     else describe(exc, address)
                 )
-                if not connected_once or not self.options.reconnect or is_fatal(exc):
+                retry = connected_once or self.options.keep_trying
+                if not retry or not self.options.reconnect or is_fatal(exc):
                     log.error("%s: %s", self.name, message)
                     self._set(state=WorkerState.FAILED, message=message, task_id=None)
                     self._emit(WorkerFailed(self.name, time.monotonic(), message))
                     return
                 attempt += 1
-                delay = min(self.options.max_backoff, 0.1 * 2 ** (attempt - 1))
+                delay = backoff_delay(attempt, self.options.max_backoff)
                 log.warning("%s: %s Reconnecting in %.1f s.", self.name, message, delay)
                 self._set(
                     state=WorkerState.RECONNECTING, message=message, task_id=None, progress=0.0
@@ -320,6 +380,23 @@ class Worker:
                 if self._stop.is_set() or self._kill.is_set():
                     continue
                 self._wake.wait(delay)
+
+    def _abandon_current(self, reason: str | None) -> None:
+        """The connection died under the current task: the broker requeues it (manual acks).
+
+        Its budget claim is returned, and with ``reason`` a ``TaskReturned`` is
+        reported (a kill reports ``WorkerKilled`` instead). With auto-ack the
+        task was already taken off the queue: it is lost, as the tutorial warns.
+        """
+        delivery, self._current = self._current, None
+        if self._claimed and self._budget is not None:
+            self._budget.give_back()
+        self._claimed = False
+        if delivery is None or reason is None or self.options.ack_mode is not AckMode.MANUAL:
+            return
+        with self._lock:
+            self._status.returned += 1
+        self._emit(TaskReturned(self.name, time.monotonic(), delivery.task_id, reason))
 
     def _session(self) -> None:
         """One connection's life: connect, declare, consume, work. Returns on a graceful stop."""
@@ -335,6 +412,8 @@ class Worker:
             if self._kill.is_set():
                 raise _Killed
             channel, report = declare_queue(connection, self.queue)
+            self._queue_type = report.queue_type
+            self._republish_channel = None
             auto_ack = self.options.ack_mode is AckMode.AUTO
             if not auto_ack:
                 channel.basic_qos(prefetch_count=self.options.prefetch)
@@ -405,11 +484,16 @@ class Worker:
             redelivered=bool(method.redelivered),
             max_work_seconds=self.options.max_work_seconds,
         )
+        failed_before = _kanin_attempts(properties)
+        if failed_before is not None:
+            delivery = replace(delivery, delivery_count=failed_before + 1)
         if self._budget is not None and not self._budget.try_claim():
             if manual:
                 channel.basic_nack(delivery_tag=tag, requeue=True)
             self._stop.set()
             return
+        self._claimed = self._budget is not None
+        self._current = delivery
         started = time.monotonic()
         with self._lock:
             status = self._status
@@ -423,12 +507,14 @@ class Worker:
         try:
             seconds = max(0.0, min(float(self._work(delivery)), self.options.max_work_seconds))
         except Exception as exc:  # noqa: BLE001 - a poison task must not kill its worker
-            self._fail(channel, tag, delivery, exc, manual)
+            self._fail(channel, tag, delivery, exc, manual, properties)
             return
         if seconds > 0 and not self._wait_working(connection, channel, tag, delivery, seconds):
             return
         if manual:
             channel.basic_ack(delivery_tag=tag)
+        self._current = None
+        self._claimed = False
         now = time.monotonic()
         with self._lock:
             status.done += 1
@@ -473,6 +559,8 @@ class Worker:
     ) -> None:
         if self.options.ack_mode is AckMode.MANUAL:
             channel.basic_nack(delivery_tag=tag, requeue=True)
+        self._current = None
+        self._claimed = False
         if self._budget is not None:
             self._budget.give_back()
         with self._lock:
@@ -482,12 +570,52 @@ class Worker:
         self._emit(TaskReturned(self.name, time.monotonic(), delivery.task_id, reason))
 
     def _fail(
-        self, channel: BlockingChannel, tag: int, delivery: Delivery, exc: Exception, manual: bool
+        self,
+        channel: BlockingChannel,
+        tag: int,
+        delivery: Delivery,
+        exc: Exception,
+        manual: bool,
+        properties: Any,
     ) -> None:
+        """Give a failed task back, or dead-letter it after ``max_attempts`` failures.
+
+        The attempt number comes from the broker on quorum queues
+        (``x-delivery-count``, which also counts returns after a lost
+        connection). Classic queues count nothing, so Kanin does: instead of
+        nacking, it publishes a copy with ``x-kanin-attempts`` (failures so
+        far) to the back of the queue, waits for the broker's confirm, and only
+        then acks the original (a crash in between leaves a duplicate, never a
+        loss). At the last attempt the task is rejected without requeue, and
+        the queue's dead-letter policy (``core.policies``) routes it to the
+        dead-letter queue on either type. Without ``max_attempts`` a failed
+        task is simply nacked back to the queue.
+        """
         message = f"{type(exc).__name__}: {exc}"
-        log.warning("%s: task %s failed: %s", self.name, delivery.task_id, message)
+        attempt = delivery.delivery_count
+        limit = self.options.max_attempts
+        requeued = manual
         if manual:
-            channel.basic_nack(delivery_tag=tag, requeue=True)
+            if limit is not None and (attempt or 1) >= limit:
+                channel.basic_reject(delivery_tag=tag, requeue=False)
+                requeued = False
+            elif limit is not None and self._queue_type is not QueueType.QUORUM:
+                if self._republish(properties, delivery, (attempt or 1)):
+                    channel.basic_ack(delivery_tag=tag)
+                else:
+                    channel.basic_nack(delivery_tag=tag, requeue=True)
+            else:
+                channel.basic_nack(delivery_tag=tag, requeue=True)
+        log.warning(
+            "%s: task %s failed (attempt %s): %s%s",
+            self.name,
+            delivery.task_id,
+            attempt if attempt is not None else "?",
+            message,
+            "" if requeued else "; dead-lettered" if manual else "; lost (auto-ack)",
+        )
+        self._current = None
+        self._claimed = False
         if self._budget is not None:
             self._budget.give_back()
         with self._lock:
@@ -495,7 +623,34 @@ class Worker:
             self._status.state = WorkerState.IDLE
             self._status.task_id = None
             self._status.progress = 0.0
-        self._emit(TaskFailed(self.name, time.monotonic(), delivery.task_id, message, manual))
+        self._emit(
+            TaskFailed(self.name, time.monotonic(), delivery.task_id, message, requeued, attempt)
+        )
+
+    def _republish(self, properties: Any, delivery: Delivery, failures: int) -> bool:
+        """Publish a copy of a failed task carrying its failure count, with a confirm."""
+        with self._lock:
+            connection = self._connection
+        if connection is None:
+            return False
+        try:
+            if self._republish_channel is None or not self._republish_channel.is_open:
+                self._republish_channel = connection.channel()
+                self._republish_channel.confirm_delivery()
+            props = copy.copy(properties) if properties is not None else pika.BasicProperties()
+            props.headers = {**(getattr(props, "headers", None) or {}), ATTEMPTS_HEADER: failures}
+            self._republish_channel.basic_publish(
+                exchange="",
+                routing_key=self.queue.name,
+                body=delivery.body,
+                properties=props,
+                mandatory=True,
+            )
+        except (pe.UnroutableError, pe.NackError, pe.ChannelClosed) as exc:
+            log.warning("%s: could not republish task %s: %s", self.name, delivery.task_id, exc)
+            self._republish_channel = None
+            return False
+        return True
 
     def _close_gracefully(
         self, connection: BlockingConnection, channel: BlockingChannel, consumer_tag: str
@@ -544,6 +699,13 @@ class Worker:
             self._observer.on_worker_event(event)
         except Exception:  # noqa: BLE001 - an observer's bug must not crash the worker
             log.exception("%s: observer failed on %s", self.name, type(event).__name__)
+
+
+def _kanin_attempts(properties: Any) -> int | None:
+    """Failed attempts recorded by Kanin in ``x-kanin-attempts``, if any."""
+    headers = getattr(properties, "headers", None) if properties is not None else None
+    value = headers.get(ATTEMPTS_HEADER) if isinstance(headers, dict) else None
+    return value if isinstance(value, int) and value >= 0 else None
 
 
 def _noop() -> None:

@@ -10,7 +10,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from core.local_broker import LocalBroker  # noqa: E402
 from tests.helpers.broker import TEST_URL, delete_queue, unique_queue  # noqa: E402
+from tests.helpers.private_broker import running_node  # noqa: E402
 
 
 @pytest.fixture
@@ -24,6 +26,28 @@ def queue_name() -> Iterator[str]:
     name = unique_queue()
     yield name
     delete_queue(name)
+
+
+@pytest.fixture(scope="module")
+def private_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A private RabbitMQ node shared by one test module; stopped and deleted afterwards."""
+    with running_node(tmp_path_factory.mktemp("node")) as broker:
+        yield broker
+
+
+@pytest.fixture
+def private_broker(private_node: LocalBroker) -> LocalBroker:
+    """The module's private node, started again if an earlier test left it stopped."""
+    if not private_node.is_running():
+        private_node.start()
+    return private_node
+
+
+@pytest.fixture
+def fresh_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A private RabbitMQ node for one test that breaks it; stopped and deleted afterwards."""
+    with running_node(tmp_path_factory.mktemp("node")) as broker:
+        yield broker
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,81 @@
+"""A private RabbitMQ node for tests that stop, restart or break the broker.
+
+The node runs from the installed ``rabbitmq-server`` through ``core.local_broker``,
+with a unique node name, free ports and a data folder inside pytest's temporary
+directory. ``running_node`` always stops the node and deletes its folder, also
+when the test fails; tests are skipped when RabbitMQ is not installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pika
+import pytest
+
+from core.local_broker import LocalBroker, LocalBrokerError, find_server
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def running_node(base: Path, *, management: bool = False) -> Iterator[LocalBroker]:
+    """Start a private node under ``base`` and tear it down afterwards, whatever happens.
+
+    Args:
+        base: an empty folder of the test's own (it is deleted at the end).
+        management: enable the management HTTP API.
+    """
+    if find_server() is None:
+        pytest.skip("rabbitmq-server is not installed")
+    name = f"kanin-test-{uuid.uuid4().hex[:8]}@localhost"
+    broker = LocalBroker(base, node_name=name, management=management, start_timeout=60)
+    try:
+        broker.start()
+        yield broker
+    finally:
+        _tear_down(broker)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _tear_down(broker: LocalBroker) -> None:
+    try:
+        broker.stop(timeout=20)
+    except LocalBrokerError:
+        log.warning("node %s did not stop; killing it", broker.node_name)
+    pid = _pid_of(broker)
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _pid_of(broker: LocalBroker) -> int | None:
+    """The node's pid when its process is still there (verified by its ``-home`` folder)."""
+    if not broker._pid_alive():  # noqa: SLF001 - the test helper checks the real process
+        return None
+    try:
+        return int((broker.base_dir / "node.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def connect(broker: LocalBroker) -> pika.BlockingConnection:
+    """A raw pika connection to the node, for setting up and inspecting queues."""
+    return pika.BlockingConnection(pika.URLParameters(broker.amqp_url))
+
+
+def ready_count(broker: LocalBroker, queue: str) -> int:
+    """Messages ready in ``queue`` (passive declare)."""
+    connection = connect(broker)
+    try:
+        ok = connection.channel().queue_declare(queue=queue, passive=True)
+        return int(ok.method.message_count)
+    finally:
+        connection.close()
