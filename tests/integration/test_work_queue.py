@@ -13,6 +13,7 @@ from core.events import (
     TaskStarted,
     WorkerConnected,
     WorkerKilled,
+    WorkerState,
     WorkerStopped,
 )
 from core.pool import WorkerPool
@@ -77,6 +78,9 @@ def test_round_robin_two_workers_share_ten_tasks_evenly(settings, spec, recorder
         assert pool.stop_all(timeout=10)
     per_worker = collections.Counter(e.worker for e in finished)
     assert per_worker == {names[0]: 5, names[1]: 5}
+    snapshot = {status.name: status for status in pool.snapshot()}
+    assert {name: snapshot[name].done for name in names} == {names[0]: 5, names[1]: 5}
+    assert all(status.state is WorkerState.STOPPED for status in snapshot.values())
     assert {e.task_id for e in finished} == {t.id for t in tasks}
 
 
