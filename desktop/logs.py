@@ -208,6 +208,7 @@ def setup_logging(*, verbose: bool = False, log_file: Path | None = None) -> Pat
             print(f"kanin: cannot write the log file {path}: {exc}", file=sys.stderr)
         if _console_is_real():
             console = logging.StreamHandler(sys.stderr)
+            console.addFilter(_for_console)
             console.setFormatter(RedactingFormatter(CONSOLE_FORMAT))
             console.setLevel(logging.INFO if verbose else logging.WARNING)
             console.set_name("kanin-console")
@@ -216,6 +217,14 @@ def setup_logging(*, verbose: bool = False, log_file: Path | None = None) -> Pat
         _configured_path = path
     log.info("Kanin started (pid %d, frozen: %s); log file %s", os.getpid(), _frozen(), path)
     return path
+
+
+def _for_console(record: logging.LogRecord) -> bool:
+    """Console filter: drops records logged with ``extra={"console": False}``.
+
+    For messages that the caller also prints to stderr in its own words.
+    """
+    return bool(getattr(record, "console", True))
 
 
 def teardown_logging() -> None:
@@ -268,6 +277,31 @@ def install_excepthook(show_dialog: CrashDialog | None = None) -> None:
 
     sys.excepthook = hook
     threading.excepthook = thread_hook
+
+
+def install_qt_message_handler() -> None:
+    """Send Qt's own warnings to the log instead of the (possibly missing) console.
+
+    The offscreen platform's harmless ``propagateSizeHints`` notice is logged at DEBUG.
+    """
+    from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
+
+    levels = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }
+    qt_log = logging.getLogger("qt")
+
+    def handler(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+        level = levels.get(kind, logging.WARNING)
+        if "propagateSizeHints" in message:
+            level = logging.DEBUG
+        qt_log.log(level, "%s", message)
+
+    qInstallMessageHandler(handler)
 
 
 def _offer_dialog(dialog: CrashDialog, summary: str) -> None:

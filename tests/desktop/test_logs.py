@@ -1,0 +1,173 @@
+"""The log file: where it goes, missing console streams, redaction, the crash hook."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from desktop import logs
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRETS = ("Pw-in-url-9431", "pw-key-value-77", "Registered-Secret-5150", "exc-pw-2468")
+
+
+@pytest.fixture
+def log_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Logging set up into a temporary folder, undone afterwards."""
+    monkeypatch.setenv(logs.LOG_DIR_ENV, str(tmp_path))
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    root = logging.getLogger()
+    level = root.level
+    yield tmp_path
+    logs.teardown_logging()
+    root.setLevel(level)
+
+
+def run_python(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, logs.LOG_DIR_ENV: str(tmp_path), "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_log_file_is_in_the_user_log_folder_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(logs.LOG_DIR_ENV, raising=False)
+    import platformdirs
+
+    expected = Path(platformdirs.user_log_dir("kanin", appauthor=False)) / "kanin.log"
+    assert logs.log_path() == expected
+
+
+def test_setup_logging_writes_the_log_file(log_dir: Path) -> None:
+    path = logs.setup_logging()
+    assert path == log_dir / "kanin.log" == logs.log_path()
+    assert logs.setup_logging() == path  # a second call changes nothing
+    logging.getLogger("kanin.test").info("a line for the file")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = path.read_text(encoding="utf-8")
+    assert "a line for the file" in text
+    assert "Kanin started" in text
+
+
+def test_no_password_reaches_the_log(log_dir: Path) -> None:
+    path = logs.setup_logging()
+    log = logging.getLogger("kanin.test")
+    log.info("connecting to amqp://alice:%s@rabbit.example:5672/%%2F", SECRETS[0])
+    log.warning("settings: user=alice password=%s", SECRETS[1])
+    logs.register_secret(SECRETS[2])
+    log.info("the user typed %s in the dialog", SECRETS[2])
+    try:
+        raise ConnectionError(f"cannot reach amqps://bob:{SECRETS[3]}@node1:5671/work")
+    except ConnectionError:
+        log.exception("connection failed")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = path.read_text(encoding="utf-8")
+    for secret in SECRETS:
+        assert secret not in text
+    assert "amqp://alice:***@rabbit.example:5672" in text
+    assert "amqps://bob:***@node1:5671/work" in text
+    assert "password=***" in text
+    assert "Traceback" in text
+
+
+def test_missing_streams_without_descriptors_go_to_the_log(tmp_path: Path) -> None:
+    # A windowed build on Windows: sys.stdout/stderr are None and fds 1 and 2 are not open.
+    result = run_python(
+        """
+        import os, sys
+        os.close(1)
+        os.close(2)
+        sys.stdout = None
+        sys.stderr = None
+        from desktop.logs import setup_logging
+        path = setup_logging()
+        print("hello from print")
+        sys.stderr.write("a warning written to stderr\\n")
+        raise RuntimeError("boom at amqp://u:Crash-pw-1357@h:5672/")
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 1
+    text = (tmp_path / "kanin.log").read_text(encoding="utf-8")
+    assert "INFO    MainThread kanin.stdout: hello from print" in text
+    assert "WARNING MainThread kanin.stderr: a warning written to stderr" in text
+    assert "Uncaught exception" in text
+    assert "RuntimeError: boom at amqp://u:***@h:5672/" in text
+    assert "Crash-pw-1357" not in text
+
+
+def test_missing_streams_with_descriptors_use_them(tmp_path: Path) -> None:
+    # A windowed build started from a terminal: the descriptors are there, reuse them.
+    result = run_python(
+        """
+        import logging, sys
+        sys.stdout = None
+        sys.stderr = None
+        from desktop.logs import setup_logging
+        setup_logging()
+        print("to the terminal")
+        logging.getLogger("kanin.test").warning("a warning for both")
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "to the terminal\n"
+    assert "WARNING kanin.test: a warning for both" in result.stderr
+    assert "a warning for both" in (tmp_path / "kanin.log").read_text(encoding="utf-8")
+
+
+def test_a_crash_is_logged_and_shown_with_the_log_path(log_dir: Path, qtbot: QtBot) -> None:
+    shown: list[tuple[str, Path]] = []
+    path = logs.setup_logging()
+    logs.install_excepthook(show_dialog=lambda summary, where: shown.append((summary, where)))
+    error = ValueError(f"bad value from amqp://u:{SECRETS[0]}@h/")
+    sys.excepthook(ValueError, error, error.__traceback__)
+    assert shown == [("ValueError: bad value from amqp://u:***@h/", path)]
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = path.read_text(encoding="utf-8")
+    assert "CRITICAL" in text
+    assert "Uncaught exception" in text
+    assert SECRETS[0] not in text
+
+
+def test_a_crash_in_a_thread_is_logged_without_a_dialog(log_dir: Path, qtbot: QtBot) -> None:
+    shown: list[tuple[str, Path]] = []
+    path = logs.setup_logging()
+    logs.install_excepthook(show_dialog=lambda summary, where: shown.append((summary, where)))
+
+    def fail() -> None:
+        raise OSError("disk gone")
+
+    thread = threading.Thread(target=fail, name="kanin-test-crash")
+    thread.start()
+    thread.join(timeout=10)
+    assert shown == []
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = path.read_text(encoding="utf-8")
+    assert "Uncaught exception in thread kanin-test-crash" in text
+    assert "OSError: disk gone" in text
+
+
+def test_redact_leaves_ordinary_text_alone() -> None:
+    text = "Worker W-1 finished 'Hello...' in 3.0 s; check the user name and password."
+    assert logs.redact(text) == text
