@@ -25,6 +25,9 @@ def is_headless(argv: Sequence[str]) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run Kanin; returns the exit code."""
+    from desktop.logs import guard_streams  # a windowed frozen build has no stdout/stderr
+
+    guard_streams()
     args = list(sys.argv[1:] if argv is None else argv)
     if is_headless(args):
         from core.cli import main as cli_main
