@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 
 import pika
@@ -52,3 +54,17 @@ def drain(queue: str, url: str = TEST_URL) -> list[bytes]:
             bodies.append(body)
     finally:
         connection.close()
+
+
+def wait_for_count(queue: str, expected: int, timeout: float = 10.0, url: str = TEST_URL) -> int:
+    """Poll the ready count until it equals ``expected`` (requeues settle asynchronously).
+
+    Returns the last count seen; the caller asserts on it.
+    """
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    count = message_count(queue, url)
+    while count != expected and time.monotonic() < deadline:
+        pause.wait(0.05)
+        count = message_count(queue, url)
+    return count

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers.broker import message_count
+from tests.helpers.broker import message_count, wait_for_count
 from tests.integration.test_interop import LineReader
 
 KANIN = [sys.executable, "-m", "core"]
@@ -49,7 +49,7 @@ def test_worker_max_tasks_exits_zero_after_that_many_acks(broker_url, queue_name
     assert lines[0] == " [*] Waiting for messages. To exit press CTRL+C"
     assert lines.count(" [x] Received job") == 3
     assert lines.count(" [x] Done") == 3
-    assert message_count(queue_name) == 2  # exactly three were taken; the rest wait
+    assert wait_for_count(queue_name, 2) == 2  # exactly three were taken; the rest wait
 
 
 def test_sigterm_stops_the_worker_gracefully_and_loses_nothing(broker_url, queue_name):
@@ -64,7 +64,7 @@ def test_sigterm_stops_the_worker_gracefully_and_loses_nothing(broker_url, queue
     reader.expect(" [x] Received long task" + "." * 30)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0
-    assert message_count(queue_name) == 1  # given back, not lost
+    assert wait_for_count(queue_name, 1) == 1  # given back, not lost
 
 
 def test_unreachable_broker_exits_one_with_a_clear_message(queue_name):

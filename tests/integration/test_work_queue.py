@@ -22,7 +22,7 @@ from core.settings import ConnectionSettings
 from core.tasks import Delivery, Task
 from core.topology import QueueSpec
 from core.worker import WorkerOptions
-from tests.helpers.broker import message_count
+from tests.helpers.broker import message_count, wait_for_count
 from tests.helpers.recorder import Recorder
 
 
@@ -166,7 +166,7 @@ def test_graceful_stop_gives_the_task_back(settings, spec, recorder, producer):
         pool.stop(first)
         recorder.wait_count(WorkerStopped, 1)
         assert [e.task_id for e in recorder.of(TaskReturned)] == [task.id]
-        assert message_count(spec.name) == 1  # back in the queue, not lost
+        assert wait_for_count(spec.name, 1) == 1  # back in the queue, not lost
         pool.options = WorkerOptions(prefetch=1)
         pool.work = lambda d: 0.0
         start_workers(pool, recorder, 1)
