@@ -22,12 +22,13 @@ from typing import TextIO
 
 from core.errors import BrokerError
 from core.events import TaskFinished, TaskStarted, WorkerConnected, WorkerEvent, WorkerFailed
+from core.local_broker import LocalBroker, LocalBrokerError, find_server, install_hint
 from core.pool import WorkerPool
 from core.producer import Producer
 from core.settings import DEFAULT_URL, ENV_VAR, ConnectionSettings, SettingsError
 from core.tasks import DEFAULT_MAX_WORK_SECONDS, DEFAULT_MESSAGE, Task
 from core.topology import DEFAULT_QUEUE, QueueSpec, QueueType
-from core.worker import AckMode, TaskBudget, WorkerOptions
+from core.worker import AckMode, TaskBudget, WorkerOptions, dot_work, poison_work
 
 EXIT_OK = 0
 EXIT_BROKER = 1
@@ -112,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="cap on one task's work time (default 600)",
     )
     worker.add_argument("--heartbeat", type=_non_negative, default=None, help="heartbeat seconds")
+    worker.add_argument(
+        "--local-broker",
+        action="store_true",
+        help="start Kanin's own RabbitMQ node (data in the user data folder) and use it "
+        "instead of --url; it is stopped on exit, its queued tasks stay",
+    )
+    worker.add_argument("--local-broker-dir", metavar="DIR", default=None, help=argparse.SUPPRESS)
+    worker.add_argument(
+        "--poison",
+        action="store_true",
+        help="tasks containing the word 'poison' fail (to show redelivery and dead-lettering)",
+    )
 
     new_task = commands.add_parser(
         "new-task",
@@ -158,9 +171,37 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except (SettingsError, ValueError) as exc:
         print(f"kanin: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "worker" and args.local_broker:
+        return run_with_local_broker(args, queue, stream)
     if args.command == "worker":
         return run_workers(args, settings, queue, stream)
     return run_new_task(args, settings, queue, stream)
+
+
+def run_with_local_broker(args: argparse.Namespace, queue: QueueSpec, out: TextIO) -> int:
+    """``kanin worker --local-broker``: start the managed node, run the workers, stop it."""
+    if find_server() is None:
+        print(f"kanin: {install_hint()}", file=sys.stderr)
+        return EXIT_BROKER
+    broker = LocalBroker(args.local_broker_dir)
+    try:
+        print(
+            f"kanin: starting the local broker {broker.node_name} "
+            f"on 127.0.0.1:{broker.amqp_port} ...",
+            file=sys.stderr,
+            flush=True,
+        )
+        broker.start()
+        settings = ConnectionSettings.from_urls([broker.amqp_url])
+        return run_workers(args, settings, queue, out)
+    except LocalBrokerError as exc:
+        print(f"kanin: {exc}", file=sys.stderr)
+        return EXIT_BROKER
+    finally:
+        try:
+            broker.close()
+        except LocalBrokerError as exc:
+            print(f"kanin: {exc}", file=sys.stderr)
 
 
 def run_new_task(
@@ -233,7 +274,8 @@ def run_workers(
         max_work_seconds=args.max_work_seconds,
         heartbeat=args.heartbeat,
     )
-    pool = WorkerPool(settings, queue, printer, options, budget=budget)
+    work = poison_work if getattr(args, "poison", False) else dot_work
+    pool = WorkerPool(settings, queue, printer, options, work=work, budget=budget)
     stop_requested = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import random
+import threading
 import time
 from collections.abc import Iterator
 
@@ -12,10 +14,11 @@ from core.events import (
     ProducerConnected,
     ProducerDisconnected,
     TaskFinished,
+    TasksPublished,
     TaskStarted,
     WorkerConnected,
+    WorkerKilled,
     WorkerReconnecting,
-    WorkerState,
 )
 from core.local_broker import LocalBroker
 from core.pool import WorkerPool
@@ -23,9 +26,9 @@ from core.producer import Producer
 from core.settings import ConnectionSettings
 from core.tasks import Delivery, Task
 from core.topology import QueueSpec, QueueType
-from core.worker import WorkerOptions
+from core.worker import AckMode, WorkerOptions
 from tests.helpers.broker import unique_queue
-from tests.helpers.private_broker import ready_count
+from tests.helpers.private_broker import connect, ready_count
 from tests.helpers.recorder import Recorder
 
 pytestmark = pytest.mark.private_broker
@@ -93,7 +96,7 @@ def test_restart_with_200_persistent_tasks_and_4_busy_workers(
     pool.add(4)
     recorder.wait_count(WorkerConnected, 4)
     recorder.wait_for(lambda: len(recorder.of(TaskFinished)) >= 30)
-    assert all(s.state is WorkerState.BUSY for s in pool.snapshot()) or True
+    assert {e.worker for e in recorder.of(TaskStarted)} == set(pool.names())  # all 4 busy
     delay = restart_and_time(private_broker, recorder, 4)
     recorder.wait_for(lambda: set(completions(recorder)) >= {t.id for t in tasks}, timeout=60)
     assert recorder.of(WorkerReconnecting)
@@ -130,3 +133,162 @@ def test_producer_outage_tasks_wait_and_are_published_after_restart(
     finally:
         producer.close()
     assert ready_count(private_broker, spec.name) == 60
+
+
+def test_lesson_classic_queue_keeps_persistent_and_loses_transient_tasks(private_broker, settings):
+    spec = QueueSpec(unique_queue("lesson-durable"), QueueType.CLASSIC)
+    persistent = [Task.new(f"0:p{i}") for i in range(50)]
+    transient = [Task.new(f"0:t{i}") for i in range(50)]
+    fill(settings, spec, persistent)
+    producer = Producer(settings, spec, persistent=False)
+    try:
+        producer.start()
+        producer.publish(transient, timeout=30)
+    finally:
+        producer.close()
+    assert ready_count(private_broker, spec.name) == 100
+    private_broker.restart()
+    kept = drain_bodies(private_broker, spec.name)
+    print(f"\nclassic queue across a restart: 50/50 persistent kept, {100 - len(kept)} lost")
+    assert sorted(kept) == sorted(t.body for t in persistent)
+
+
+@pytest.mark.parametrize(
+    ("ack_mode", "lost"), [(AckMode.AUTO, 5), (AckMode.MANUAL, 0)], ids=["auto-ack", "manual-ack"]
+)
+def test_lesson_killing_a_worker_loses_its_tasks_only_with_auto_ack(
+    private_broker, settings, recorder, pool_factory, ack_mode, lost
+):
+    spec = QueueSpec(unique_queue("lesson-ack"), QueueType.CLASSIC)
+    pool = WorkerPool(settings, spec, recorder, WorkerOptions(ack_mode=ack_mode), work=timed_work)
+    pool_factory.append(pool)
+    (name,) = pool.add(1)
+    recorder.wait_count(WorkerConnected, 1)
+    tasks = [Task.new(f"5:{i}") for i in range(5)]
+    fill(settings, spec, tasks)
+    recorder.wait_count(TaskStarted, 1)
+    pool.kill(name)
+    recorder.wait_count(WorkerKilled, 1)
+    assert not recorder.of(TaskFinished)
+    left = ready_count(private_broker, spec.name)
+    print(f"\n{ack_mode.value} ack, worker killed mid-task: {5 - left} of 5 tasks lost")
+    assert 5 - left == lost
+
+
+def drain_bodies(broker: LocalBroker, queue: str) -> list[bytes]:
+    connection = connect(broker)
+    bodies: list[bytes] = []
+    try:
+        channel = connection.channel()
+        while True:
+            method, _props, body = channel.basic_get(queue=queue, auto_ack=True)
+            if method is None:
+                return bodies
+            bodies.append(body)
+    finally:
+        connection.close()
+
+
+def test_consumer_cancelled_by_the_broker_and_connection_closed_by_an_operator(
+    private_broker, settings, recorder, pool_factory
+):
+    spec = QueueSpec(unique_queue("cancel"))
+    pool = WorkerPool(settings, spec, recorder, WorkerOptions(), work=timed_work)
+    pool_factory.append(pool)
+    pool.add(2)
+    recorder.wait_count(WorkerConnected, 2)
+    # The queue is deleted under the consumers: the broker cancels them; they redeclare it.
+    connection = connect(private_broker)
+    try:
+        connection.channel().queue_delete(queue=spec.name)
+    finally:
+        connection.close()
+    recorder.wait_count(WorkerConnected, 4, timeout=10)
+    reasons = {e.reason for e in recorder.of(WorkerReconnecting)}
+    assert "The broker cancelled the consumer." in reasons
+    # An operator closes every connection: 320 CONNECTION_FORCED, then back again.
+    for line in private_broker.ctl("list_connections", "pid", "-q").split():
+        if line.startswith("<"):
+            private_broker.ctl("close_connection", line, "kanin test: closed by operator")
+    recorder.wait_count(WorkerConnected, 6, timeout=10)
+    tasks = [Task.new(f"0:{i}") for i in range(20)]
+    fill(settings, spec, tasks)
+    recorder.wait_for(lambda: set(completions(recorder)) >= {t.id for t in tasks})
+    assert any("closed by operator" in e.reason for e in recorder.of(WorkerReconnecting))
+
+
+def test_chaos_500_tasks_random_kills_and_adds_two_broker_restarts(
+    private_broker, settings, recorder, pool_factory
+):
+    rng = random.Random(20261128)
+    spec = QueueSpec(unique_queue("chaos"))
+    options = WorkerOptions(keep_trying=True)
+    pool = WorkerPool(settings, spec, recorder, options, work=timed_work)
+    pool_factory.append(pool)
+    producer = Producer(settings, spec, recorder, keep_trying=True)
+    producer.start()
+    tasks = [Task.new(f"{rng.choice((0.01, 0.02, 0.05, 0.1))}:{i}") for i in range(500)]
+    futures = []
+    kills = adds = restarts = 0
+    try:
+        pool.add(3)
+        adds += 3
+        recorder.wait_count(WorkerConnected, 3)
+        submitted = 0
+        while True:
+            done = completions(recorder)
+            if len(done) == len(tasks) and submitted == len(tasks):
+                break
+            if submitted < len(tasks):
+                batch = tasks[submitted : submitted + 25]
+                futures += producer.submit(batch)
+                submitted += len(batch)
+            if restarts < 2 and len(done) >= (150, 330)[restarts]:
+                private_broker.stop()
+                # While the broker is down: a new worker waits, a reconnecting one dies.
+                pool.add(1)
+                adds += 1
+                victims = alive_workers(pool)
+                if len(victims) > 1:
+                    pool.kill(rng.choice(victims))
+                    kills += 1
+                private_broker.start()
+                restarts += 1
+            alive = alive_workers(pool)
+            action = rng.random()
+            if action < 0.45 and len(alive) > 1:
+                pool.kill(rng.choice(alive))
+                kills += 1
+            elif action < 0.9 and len(alive) < 6:
+                pool.add(1)
+                adds += 1
+            wait_completed(recorder, min(len(done) + rng.randint(5, 25), submitted))
+        ids = [f.result(timeout=30) for f in futures]
+    finally:
+        producer.close()
+        assert pool.stop_all(timeout=15)
+    done = completions(recorder)
+    published = collections.Counter(i for e in recorder.of(TasksPublished) for i in e.task_ids)
+    republished = {i for i, n in published.items() if n > 1}
+    twice = {i for i, n in done.items() if n > 1}
+    lost = {t.id for t in tasks} - set(done)
+    assert ids == [t.id for t in tasks]
+    assert not lost
+    assert twice <= redelivered_ids(recorder) | republished
+    assert restarts == 2
+    assert ready_count(private_broker, spec.name) == 0
+    assert not [t for t in threading.enumerate() if t.name.startswith("kanin-worker")]
+    print(
+        f"\nchaos: tasks={len(tasks)} workers added={adds} kills={kills} "
+        f"restarts={restarts} lost={len(lost)} duplicates={len(twice)} "
+        f"(redelivered {len(redelivered_ids(recorder))}, republished by the producer "
+        f"{len(republished)}) reconnects={len(recorder.of(WorkerReconnecting))}"
+    )
+
+
+def wait_completed(recorder: Recorder, count: int) -> None:
+    recorder.wait_for(lambda: len(completions(recorder)) >= count, timeout=60)
+
+
+def alive_workers(pool: WorkerPool) -> list[str]:
+    return [s.name for s in pool.snapshot() if not s.state.finished]
