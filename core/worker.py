@@ -446,7 +446,16 @@ class Worker:
             self._pending.clear()
 
     def _consume(self, connection: BlockingConnection, channel: BlockingChannel) -> None:
+        # The loop wakes at least every idle slice through ONE armed timer, and
+        # otherwise waits with time_limit=None (returns on a delivery, a timer or a
+        # thread-safe callback). process_data_events(time_limit=...) would add and
+        # remove an ioloop timer on every call: about 20 µs of CPU per message.
         idle_slice = self.options.slice_seconds
+        armed = [False]
+
+        def tick() -> None:
+            armed[0] = False
+
         while True:
             if self._kill.is_set():
                 raise _Killed
@@ -458,7 +467,10 @@ class Worker:
                 method, properties, body = self._pending.popleft()
                 self._process(connection, channel, method, properties, body)
                 continue
-            connection.process_data_events(time_limit=idle_slice)
+            if not armed[0]:
+                armed[0] = True
+                connection.call_later(idle_slice, tick)
+            connection.process_data_events(time_limit=None)
 
     def _on_message(
         self, channel: BlockingChannel, method: Any, properties: Any, body: bytes
