@@ -1,0 +1,191 @@
+"""Consume through the window: the offscreen main window with every signal connected.
+
+The window comes from ``desktop.app.create_window`` (as ``kanin`` makes it),
+shown on the offscreen platform, its controller started. For each drain the
+benchmark calls ``controller.add_workers(n)`` on a pre-filled queue and counts
+``controller.task_finished`` in the GUI thread; the clock stops at the last
+one. Meanwhile a 10 ms ``QTimer`` (precise) records how late each tick fires:
+the GUI event loop's lateness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import time
+from typing import Any
+
+from bench import common
+from core.topology import QueueType
+
+TICK_MS = 10
+
+NOTES = [
+    "The window is `desktop.app.create_window(args)` with the bench queue, shown offscreen "
+    "(QT_QPA_PLATFORM=offscreen), its controller running with every signal connected to "
+    "the widgets (task table, worker cards, queue panel, log view). Workers are added with "
+    "`controller.add_workers(n)`; the clock stops at the last `task_finished` signal in the "
+    "GUI thread (the controller delivers events in ~33 ms batches, so up to one tick is "
+    "included).",
+    f"Event-loop lateness: a precise {TICK_MS} ms QTimer in the GUI thread, lateness = "
+    f"interval actually observed minus {TICK_MS} ms, over every GUI drain of the run.",
+]
+
+
+def available() -> str | None:
+    """None when the window can be benchmarked, else why not."""
+    try:
+        module = importlib.import_module("desktop.app")
+    except ImportError as exc:
+        return f"the window (desktop/app.py) is not there yet ({exc})"
+    if not hasattr(module, "create_window"):
+        return "desktop.app has no create_window() yet"
+    return None
+
+
+def window_args(queue: str, queue_type: QueueType, url: str = common.URL) -> argparse.Namespace:
+    """The window's command line for the bench queue, parsed by the app's own parser."""
+    module: Any = importlib.import_module("desktop.app")
+    argv = ["--url", url, "--queue", queue, "--queue-type", queue_type.value]
+    for name in ("parse_args", "build_parser"):
+        maker = getattr(module, name, None)
+        if maker is None:
+            continue
+        if name == "parse_args":
+            parsed: argparse.Namespace = maker(argv)
+            return parsed
+        parsed = maker().parse_args(argv)
+        return parsed
+    return argparse.Namespace(url=[url], queue=queue, queue_type=queue_type.value)
+
+
+class GuiDrain:
+    """One offscreen window per queue, reused for every drain of that queue."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        self.app = app if isinstance(app, QApplication) else QApplication(["kanin-bench"])
+        self._queue: str | None = None
+        self._window: Any = None
+
+    def _window_for(self, queue: str, queue_type: QueueType) -> Any:
+        from PySide6.QtCore import QEventLoop
+
+        if self._queue == queue:
+            return self._window
+        self.close()
+        module: Any = importlib.import_module("desktop.app")
+        window = module.create_window(window_args(queue, queue_type))
+        window.show()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            handle = window.windowHandle()
+            if window.isVisible() and handle is not None and handle.isExposed():
+                break
+            self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        controller = window.controller
+        if hasattr(controller, "start"):
+            controller.start()
+        self._pump(0.5)
+        self._window, self._queue = window, queue
+        return window
+
+    def _pump(self, seconds: float) -> None:
+        from PySide6.QtCore import QEventLoop
+
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+
+    def drain(
+        self, queue: str, queue_type: QueueType, workers: int, total: int
+    ) -> tuple[float, list[float]]:
+        """Drain ``total`` pre-filled tasks with ``workers`` workers through the window.
+
+        Returns:
+            Messages per second, and the timer lateness samples in milliseconds.
+        """
+        from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
+
+        window = self._window_for(queue, queue_type)
+        controller = window.controller
+        loop = QEventLoop()
+
+        class Counter(QObject):
+            def __init__(self) -> None:
+                super().__init__()
+                self.count = 0
+                self.ended = 0.0
+                self.last_tick = 0.0
+                self.lateness: list[float] = []
+                self.timed_out = False
+
+            @Slot(str)
+            def on_task_finished(self, _task_id: str) -> None:
+                self.count += 1
+                if self.count == total:
+                    self.ended = time.perf_counter()
+                    loop.quit()
+
+            @Slot()
+            def on_tick(self) -> None:
+                now = time.perf_counter()
+                if self.last_tick:
+                    self.lateness.append(max(0.0, (now - self.last_tick) * 1000 - TICK_MS))
+                self.last_tick = now
+
+            @Slot()
+            def on_timeout(self) -> None:
+                self.timed_out = True
+                loop.quit()
+
+        counter = Counter()
+        controller.task_finished.connect(counter.on_task_finished)
+        ticker = QTimer()
+        ticker.setTimerType(Qt.TimerType.PreciseTimer)
+        ticker.setInterval(TICK_MS)
+        ticker.timeout.connect(counter.on_tick)
+        guard = QTimer()
+        guard.setSingleShot(True)
+        guard.timeout.connect(counter.on_timeout)
+        try:
+            ticker.start()
+            guard.start(300_000)
+            counter.last_tick = time.perf_counter()
+            started = time.perf_counter()
+            controller.add_workers(workers)
+            if counter.count < total:
+                loop.exec()
+            ticker.stop()
+            guard.stop()
+            if counter.timed_out:
+                raise TimeoutError(f"the window finished {counter.count} of {total} tasks")
+            rate = total / (counter.ended - started)
+        finally:
+            ticker.stop()
+            controller.task_finished.disconnect(counter.on_task_finished)
+            self._stop_workers(controller)
+        return rate, counter.lateness
+
+    def _stop_workers(self, controller: Any) -> None:
+        for name in controller.worker_names(alive_only=True):
+            controller.stop_worker(name)
+        deadline = time.monotonic() + 30
+        while controller.worker_names(alive_only=True) and time.monotonic() < deadline:
+            self._pump(0.02)
+        controller.remove_finished_workers()
+        self._pump(0.1)
+
+    def close(self) -> None:
+        """Shut the current window down (its workers stop, its producer closes)."""
+        if self._window is None:
+            return
+        window, self._window, self._queue = self._window, None, None
+        window.controller.shutdown(10.0)
+        window.close()
+        window.deleteLater()
+        self._pump(0.2)
