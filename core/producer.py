@@ -253,6 +253,9 @@ class Producer:
         )
         with self._lock:
             self._connection = connection
+            closing = self._closing.is_set()
+        if closing:  # close() came while connecting: its wake-up found no loop to stop
+            connection.ioloop.add_callback_threadsafe(self._close_connection)
         try:
             connection.ioloop.start()
         finally:
@@ -265,6 +268,10 @@ class Producer:
                     connection.ioloop.start()
                 except Exception:  # noqa: BLE001 - best effort on the way out
                     log.debug("Producer: closing failed", exc_info=True)
+            try:
+                connection.ioloop.close()  # its wake-up socket pair, else a ResourceWarning
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                log.debug("Producer: closing the I/O loop failed", exc_info=True)
         return outcome["error"]
 
     def _on_connection_open(self, connection: pika.SelectConnection) -> None:
