@@ -6,7 +6,9 @@ The routing is done by a RabbitMQ **policy** on the work queue::
 
     dead-letter-exchange     ""                 (the default exchange)
     dead-letter-routing-key  "<queue>.dead"
-    delivery-limit           max_attempts       (quorum queues only)
+    delivery-limit           max_attempts       (quorum queues only: RabbitMQ 3.10
+                                                 does not apply a policy with this key
+                                                 to a classic queue at all)
 
 A policy, unlike an ``x-`` argument in the declare, is ignored by the
 equivalence check, so the tutorial's scripts, which declare the queue with
@@ -64,23 +66,28 @@ def policy_name(queue: str) -> str:
     return f"{POLICY_PREFIX}{queue}"
 
 
-def policy_definition(queue: str, max_attempts: int) -> dict[str, Any]:
+def policy_definition(
+    queue: str, max_attempts: int, queue_type: QueueType = QueueType.QUORUM
+) -> dict[str, Any]:
     """The policy's definition: dead-letter to ``<queue>.dead``, at most ``max_attempts``.
 
     Args:
         queue: the work queue.
         max_attempts: deliveries a task may have before it is dead-lettered.
+        queue_type: the work queue's type; ``delivery-limit`` is for quorum queues only.
 
     Returns:
         The definition, as the management API and ``rabbitmqctl`` take it.
     """
     if max_attempts < 1:
         raise ValueError("The number of attempts must be 1 or more.")
-    return {
+    definition: dict[str, Any] = {
         "dead-letter-exchange": "",
         "dead-letter-routing-key": dead_letter_queue_name(queue),
-        "delivery-limit": max_attempts,
     }
+    if queue_type is QueueType.QUORUM:
+        definition["delivery-limit"] = max_attempts
+    return definition
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ def setup_dead_lettering(
     queue: str,
     max_attempts: int,
     *,
+    queue_type: QueueType = QueueType.QUORUM,
     broker: LocalBroker | None = None,
     management_url: str | None = None,
     dead_letter_type: QueueType = QueueType.QUORUM,
@@ -118,6 +126,8 @@ def setup_dead_lettering(
             ``policymaker`` or ``administrator`` tag for the HTTP API).
         queue: the work queue (it may or may not exist yet: policies match by name).
         max_attempts: attempts before a failing task is dead-lettered.
+        queue_type: the work queue's type (``QueueReport.queue_type`` once
+            declared); a classic queue gets no ``delivery-limit``.
         broker: a node Kanin manages, for ``rabbitmqctl``.
         management_url: e.g. ``http://localhost:15672``; preferred when given.
         dead_letter_type: the type of the dead-letter queue when it is created.
@@ -129,7 +139,7 @@ def setup_dead_lettering(
         BrokerError: when neither way is available or the broker refuses.
     """
     address = settings.primary
-    definition = policy_definition(queue, max_attempts)
+    definition = policy_definition(queue, max_attempts, queue_type)
     dead_queue = dead_letter_queue_name(queue)
     name = policy_name(queue)
     pattern = f"^{re.escape(queue)}$"

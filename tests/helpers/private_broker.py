@@ -21,6 +21,10 @@ import pika
 import pytest
 
 from core.local_broker import LocalBroker, LocalBrokerError, find_server
+from core.producer import Producer
+from core.settings import ConnectionSettings
+from core.tasks import Task
+from core.topology import QueueSpec
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +83,13 @@ def ready_count(broker: LocalBroker, queue: str) -> int:
         return int(ok.method.message_count)
     finally:
         connection.close()
+
+
+def fill(settings: ConnectionSettings, spec: QueueSpec, tasks: list[Task]) -> None:
+    """Publish ``tasks`` (persistent, confirmed) to ``spec``, declaring it."""
+    producer = Producer(settings, spec)
+    try:
+        producer.start()
+        producer.publish(tasks, timeout=30)
+    finally:
+        producer.close()

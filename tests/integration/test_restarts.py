@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import collections
 import random
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +31,7 @@ from core.tasks import Delivery, Task
 from core.topology import QueueSpec, QueueType
 from core.worker import AckMode, WorkerOptions
 from tests.helpers.broker import unique_queue
-from tests.helpers.private_broker import connect, ready_count
+from tests.helpers.private_broker import connect, fill, ready_count
 from tests.helpers.recorder import Recorder
 
 pytestmark = pytest.mark.private_broker
@@ -47,15 +50,6 @@ def settings(private_broker: LocalBroker) -> ConnectionSettings:
 @pytest.fixture
 def recorder() -> Recorder:
     return Recorder()
-
-
-def fill(settings: ConnectionSettings, spec: QueueSpec, tasks: list[Task]) -> None:
-    producer = Producer(settings, spec)
-    try:
-        producer.start()
-        producer.publish(tasks, timeout=30)
-    finally:
-        producer.close()
 
 
 def completions(recorder: Recorder) -> collections.Counter[str]:
@@ -292,3 +286,40 @@ def wait_completed(recorder: Recorder, count: int) -> None:
 
 def alive_workers(pool: WorkerPool) -> list[str]:
     return [s.name for s in pool.snapshot() if not s.state.finished]
+
+
+def test_cli_worker_completes_every_task_across_a_restart_mid_run(private_broker, settings):
+    spec = QueueSpec(unique_queue("cli-restart"))
+    tasks = [Task.new(f"task {i} .") for i in range(16)]  # one second each
+    fill(settings, spec, tasks)
+    kanin = Path(sys.executable).parent / "kanin"
+    command = [str(kanin), "worker", "--url", private_broker.amqp_url, "--queue", spec.name]
+    command += ["--concurrency", "4", "--max-tasks", str(len(tasks))]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    seen = threading.Condition()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            with seen:
+                lines.append(line.rstrip("\n"))
+                seen.notify_all()
+
+    reader = threading.Thread(target=read, name="test-cli-reader", daemon=True)
+    reader.start()
+    try:
+        with seen:
+            assert seen.wait_for(lambda: lines.count(" [x] Done") >= 4, timeout=30)
+        private_broker.restart()
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        reader.join(timeout=10)
+    stderr = process.stderr.read() if process.stderr else ""
+    assert code == 0, stderr
+    assert lines.count(" [x] Done") >= len(tasks)
+    assert ready_count(private_broker, spec.name) == 0
+    print(f"\nkanin worker across a restart: {lines.count(' [x] Done')} done, exit {code}")
