@@ -1,0 +1,201 @@
+"""A small live chart drawn with QPainter: queue depth and throughput over the last minutes.
+
+PySide6-Essentials has no QtCharts, and two lines over a few hundred points
+need none: the widget keeps samples in a bounded deque and repaints itself.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+DEPTH_COLOR = QColor("#3b6fb6")
+RATE_COLOR = QColor("#2e7d32")
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    """One sample.
+
+    Attributes:
+        at: ``time.monotonic()`` of the sample.
+        depth: messages ready in the queue (``None`` when unknown).
+        rate: tasks done per second.
+    """
+
+    at: float
+    depth: int | None
+    rate: float
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... at or above ``value`` (at least 1)."""
+    if value <= 1:
+        return 1.0
+    exponent = math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        candidate = step * 10**exponent
+        if candidate >= value:
+            return float(candidate)
+    return float(10 ** (exponent + 1))  # pragma: no cover - the loop always returns
+
+
+class ThroughputChart(QWidget):
+    """Queue depth (left axis) and tasks done per second (right axis) over ``span`` seconds.
+
+    Args:
+        span: seconds shown, e.g. 300 for the last five minutes.
+        clock: returns the current ``time.monotonic()`` (tests may pass their own).
+        parent: the parent widget.
+    """
+
+    def __init__(
+        self,
+        span: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.span = span
+        self._clock = clock
+        self._points: collections.deque[ChartPoint] = collections.deque()
+        self.setMinimumHeight(150)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setToolTip(
+            "Blue: messages ready in the queue. Green: tasks acknowledged per second "
+            "by Kanin's workers. Last five minutes."
+        )
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        """A comfortable size."""
+        return QSize(360, 180)
+
+    def add_point(self, depth: int | None, rate: float, at: float | None = None) -> None:
+        """Append a sample and forget those older than the span.
+
+        Args:
+            depth: messages ready, if known.
+            rate: tasks done per second.
+            at: when, in ``time.monotonic()`` seconds (default: now).
+        """
+        now = self._clock() if at is None else at
+        self._points.append(ChartPoint(now, depth, max(0.0, rate)))
+        while self._points and self._points[0].at < now - self.span:
+            self._points.popleft()
+        self.update()
+
+    def points(self) -> list[ChartPoint]:
+        """The samples kept."""
+        return list(self._points)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        """Draw axes, grid, both lines and the legend."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        palette = self.palette()
+        painter.fillRect(self.rect(), palette.base())
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        left = metrics.horizontalAdvance("00000") + 8
+        right = metrics.horizontalAdvance("000.0") + 8
+        top = metrics.height() + 8
+        bottom = metrics.height() + 6
+        plot = QRectF(left, top, self.width() - left - right, self.height() - top - bottom)
+        if plot.width() < 20 or plot.height() < 20:
+            painter.end()
+            return
+        now = self._clock()
+        points = [p for p in self._points if p.at >= now - self.span]
+        depth_max = nice_ceiling(max((p.depth or 0 for p in points), default=0) * 1.1)
+        rate_max = nice_ceiling(max((p.rate for p in points), default=0.0) * 1.1)
+        text_color = palette.text().color()
+        grid = QColor(text_color)
+        grid.setAlpha(40)
+
+        painter.setPen(QPen(grid, 1))
+        for i in range(5):
+            y = plot.top() + plot.height() * i / 4
+            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+            painter.setPen(DEPTH_COLOR)
+            painter.drawText(
+                QRectF(0, y - metrics.height() / 2, left - 4, metrics.height()),
+                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                _axis_text(depth_max * (4 - i) / 4),
+            )
+            painter.setPen(RATE_COLOR)
+            painter.drawText(
+                QRectF(plot.right() + 4, y - metrics.height() / 2, right - 4, metrics.height()),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                _axis_text(rate_max * (4 - i) / 4),
+            )
+            painter.setPen(QPen(grid, 1))
+        painter.setPen(text_color)
+        minutes = int(self.span // 60)
+        for m in range(minutes + 1):
+            x = plot.right() - plot.width() * m * 60 / self.span
+            label = "now" if m == 0 else f"-{m} min"
+            painter.drawText(
+                QRectF(x - 40, plot.bottom() + 2, 80, metrics.height()),
+                int(Qt.AlignmentFlag.AlignCenter),
+                label,
+            )
+
+        def x_of(at: float) -> float:
+            return plot.right() - plot.width() * (now - at) / self.span
+
+        depth_path = QPainterPath()
+        started = False
+        for p in points:
+            if p.depth is None:
+                started = False
+                continue
+            point = QPointF(x_of(p.at), plot.bottom() - plot.height() * p.depth / depth_max)
+            if started:
+                depth_path.lineTo(point)
+            else:
+                depth_path.moveTo(point)
+                started = True
+        rate_path = QPainterPath()
+        for i, p in enumerate(points):
+            point = QPointF(x_of(p.at), plot.bottom() - plot.height() * p.rate / rate_max)
+            if i == 0:
+                rate_path.moveTo(point)
+            else:
+                rate_path.lineTo(point)
+        painter.setPen(QPen(RATE_COLOR, 1.6))
+        painter.drawPath(rate_path)
+        painter.setPen(QPen(DEPTH_COLOR, 2.0))
+        painter.drawPath(depth_path)
+
+        painter.setPen(QPen(grid, 1))
+        painter.drawRect(plot)
+        legend_y = 2
+        painter.setPen(DEPTH_COLOR)
+        painter.drawText(QRectF(left, legend_y, 200, metrics.height()), "■ ready (messages)")
+        painter.setPen(RATE_COLOR)
+        painter.drawText(
+            QRectF(plot.right() - 200, legend_y, 200, metrics.height()),
+            int(Qt.AlignmentFlag.AlignRight),
+            "done per second ■",
+        )
+        if not points:
+            painter.setPen(text_color)
+            painter.drawText(
+                plot, int(Qt.AlignmentFlag.AlignCenter), "waiting for the first reading…"
+            )
+        painter.end()
+
+
+def _axis_text(value: float) -> str:
+    if value >= 10 or value == int(value):
+        return f"{value:.0f}"
+    return f"{value:.1f}"

@@ -1,0 +1,565 @@
+"""The window's controller: owns the producer, the worker pool and the queue watcher.
+
+Everything here runs in the GUI thread except the core objects' own threads.
+Core threads report into an ``EventBridge``; a ``QTimer`` (about 30 Hz)
+drains it, updates the task model in batches, copies ``pool.snapshot()`` for
+the worker cards, and emits the discrete Qt signals below. No pika call is
+made in the GUI thread: the producer, workers and watcher connect in their
+threads, and stopping them only sets events or schedules thread-safe callbacks.
+
+The self-test and the screenshot code drive the window through this object
+(``window.controller``): ``enqueue(texts)``, ``add_workers(count)``,
+``kill_worker(name)``, ``stop_worker(name)``, ``shutdown(timeout)`` and the
+signals ``task_finished(str)`` and ``connection_failed(str)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from core.events import (
+    ProducerConnected,
+    ProducerDisconnected,
+    TaskFailed,
+    TaskFinished,
+    TaskProgress,
+    TaskReturned,
+    TasksConfirmed,
+    TasksRejected,
+    TaskStarted,
+    WorkerConnected,
+    WorkerFailed,
+    WorkerKilled,
+    WorkerState,
+    WorkerStopped,
+)
+from core.monitor import QueueStats
+from core.pool import WorkerPool
+from core.producer import Producer
+from core.settings import SettingsError
+from core.tasks import Task
+from core.worker import Work, WorkerStatus, dot_work
+from desktop.bridge import BrokerInfo, EventBridge, Item
+from desktop.preferences import AppSettings
+from desktop.task_model import TaskTableModel
+from desktop.watcher import QueueWatcher
+
+log = logging.getLogger(__name__)
+
+TICK_MS = 33
+
+
+class ConnectionState:
+    """The connection states shown in the status bar."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class QueueSample:
+    """One point of the queue panel's figures and chart.
+
+    Attributes:
+        stats: the watcher's reading (with its sources).
+        kanin_unacked: deliveries held by Kanin's own workers right now.
+        kanin_consumers: Kanin workers consuming right now.
+        done_rate: tasks acknowledged per second by Kanin's workers since the last sample.
+        confirm_rate: tasks confirmed by the broker per second since the last sample.
+    """
+
+    stats: QueueStats
+    kanin_unacked: int
+    kanin_consumers: int
+    done_rate: float
+    confirm_rate: float
+
+
+class _Session:
+    """The core objects of one connection setting: bridge, producer, pool, watcher."""
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        work: Work,
+        watch_interval: float,
+        management_port: int | None,
+        error: str = "",
+    ) -> None:
+        self.settings = settings
+        self.bridge = EventBridge()
+        self.error = error
+        self.producer: Producer | None = None
+        self.pool: WorkerPool | None = None
+        self.watcher: QueueWatcher | None = None
+        if error:
+            return
+        try:
+            connection = settings.connection()
+            queue = settings.queue_spec()
+        except SettingsError as exc:
+            self.error = str(exc)
+            return
+        self.producer = Producer(
+            connection,
+            queue,
+            self.bridge,
+            persistent=settings.persistent,
+            keep_trying=True,
+        )
+        self.pool = WorkerPool(connection, queue, self.bridge, settings.worker_options(), work=work)
+        self.watcher = QueueWatcher(
+            connection,
+            queue.name,
+            self.bridge,
+            interval=watch_interval,
+            management_port=management_port,
+        )
+
+    def start(self) -> None:
+        if self.producer is not None:
+            self.producer.start(timeout=0)  # never waits: the thread connects on its own
+        if self.watcher is not None:
+            self.watcher.start()
+
+    def close(self, timeout: float) -> bool:
+        """Stop workers (their tasks go back), drain the producer, stop the watcher."""
+        deadline = time.monotonic() + timeout
+        if self.watcher is not None:
+            self.watcher.stop()
+        ok = True
+        if self.pool is not None:
+            ok = self.pool.stop_all(timeout=max(0.5, timeout * 0.6)) and ok
+        if self.producer is not None:
+            ok = self.producer.close(timeout=max(0.5, deadline - time.monotonic())) and ok
+        if self.watcher is not None:
+            ok = self.watcher.join(max(0.5, deadline - time.monotonic())) and ok
+        return ok
+
+
+class Controller(QObject):
+    """Runs the work queue behind the window.
+
+    Args:
+        settings: the connection, queue and worker settings to start with.
+        work: decides each task's work (default: one second per ``.``); tests pass faster ones.
+        tick_ms: the GUI timer's period for draining events and polling workers.
+        watch_interval: seconds between queue readings.
+        management_port: the management plugin's port, ``None`` to skip it.
+        initial_error: a settings problem found before starting (e.g. a bad ``--url``):
+            shown as a failed connection until new settings are applied.
+        parent: the owning QObject.
+
+    Signals:
+        task_started(str, str): a worker took a task (task id, worker name).
+        task_finished(str): a task was acknowledged (task id).
+        task_returned(str, str): a task went back to the queue (task id, worker name).
+        worker_killed(str): a worker was killed (worker name).
+        workers_updated(object): the latest ``list[WorkerStatus]``, about 30 times a second.
+        sample_taken(object): a ``QueueSample``, about once a second.
+        connection_changed(str, str): connection state and a sentence about it.
+        connection_failed(str): the broker cannot be reached or refused the login (message).
+        broker_identified(str): the broker's product and version, e.g. ``RabbitMQ 3.10.8``.
+        settings_applied(): new settings are in effect.
+    """
+
+    task_started = Signal(str, str)
+    task_finished = Signal(str)
+    task_returned = Signal(str, str)
+    worker_killed = Signal(str)
+    workers_updated = Signal(object)
+    sample_taken = Signal(object)
+    connection_changed = Signal(str, str)
+    connection_failed = Signal(str)
+    broker_identified = Signal(str)
+    settings_applied = Signal()
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        *,
+        work: Work = dot_work,
+        tick_ms: int = TICK_MS,
+        watch_interval: float = 1.0,
+        management_port: int | None = 15672,
+        initial_error: str = "",
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._work = work
+        self._watch_interval = watch_interval
+        self._management_port = management_port
+        self.model = TaskTableModel(self)
+        self._session = _Session(settings, work, watch_interval, management_port, initial_error)
+        self._retired: list[threading.Thread] = []
+        self._state = ConnectionState.CONNECTING
+        self._message = "Connecting to the broker…"
+        self._broker = ""
+        self._queue_kind = ""
+        self._producer_dead = ""
+        self._finished_total = 0
+        self._confirmed_total = 0
+        self._last_sample: tuple[float, int, int] | None = None
+        self._statuses: list[WorkerStatus] = []
+        self._task_counter = 0
+        self._started = False
+        self._shut_down = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(tick_ms)
+        self._timer.timeout.connect(self._on_tick)
+
+    # ----------------------------------------------------------------- properties
+
+    @property
+    def settings(self) -> AppSettings:
+        """The settings in effect."""
+        return self._session.settings
+
+    @property
+    def connection_state(self) -> str:
+        """One of ``ConnectionState``'s values."""
+        return self._state
+
+    @property
+    def connection_message(self) -> str:
+        """A sentence about the connection, for the status bar and the banner."""
+        return self._message
+
+    @property
+    def broker_version(self) -> str:
+        """``RabbitMQ 3.10.8``, or "" until the watcher has connected once."""
+        return self._broker
+
+    @property
+    def queue_kind(self) -> str:
+        """``quorum queue`` or ``classic queue`` once the queue was declared, else ""."""
+        return self._queue_kind
+
+    @property
+    def statuses(self) -> list[WorkerStatus]:
+        """The last copy of every worker's state."""
+        return list(self._statuses)
+
+    # ----------------------------------------------------------------- life cycle
+
+    def start(self) -> None:
+        """Start connecting (in core threads) and the GUI timer. Returns at once."""
+        if self._started:
+            return
+        self._started = True
+        self._begin_session()
+        self._timer.start()
+
+    def _begin_session(self) -> None:
+        session = self._session
+        self._producer_dead = ""
+        self._queue_kind = ""
+        self._last_sample = None
+        if session.error:
+            self._set_state(ConnectionState.FAILED, session.error)
+            self._producer_dead = session.error
+            self.connection_failed.emit(session.error)
+            return
+        self._set_state(ConnectionState.CONNECTING, f"Connecting to {session.settings.redacted}…")
+        session.start()
+
+    def apply_settings(self, settings: AppSettings) -> None:
+        """Switch to new settings: the old workers stop in the background, as many start anew.
+
+        Args:
+            settings: the new settings (already validated by the dialog).
+        """
+        old = self._session
+        alive = len(old.pool.names(alive_only=True)) if old.pool is not None else 0
+        self._process(old.bridge.drain())
+        self._retire(old)
+        self._session = _Session(settings, self._work, self._watch_interval, self._management_port)
+        self._statuses = []
+        if self._started:
+            self._begin_session()
+            if alive and self._session.pool is not None:
+                self._session.pool.add(alive)
+        self.settings_applied.emit()
+
+    def retry(self) -> None:
+        """Reconnect with the same settings (after the broker came back or was fixed)."""
+        self.apply_settings(self._session.settings)
+
+    def _retire(self, session: _Session) -> None:
+        thread = threading.Thread(
+            target=session.close, args=(10.0,), name="kanin-teardown", daemon=True
+        )
+        thread.start()
+        self._retired.append(thread)
+
+    def shutdown(self, timeout: float = 8.0) -> bool:
+        """Stop everything: workers give their tasks back, the producer drains its confirms.
+
+        Blocks for at most about ``timeout`` seconds (call it when the window closes).
+
+        Args:
+            timeout: seconds to wait for every thread.
+
+        Returns:
+            True when every thread ended in time.
+        """
+        if self._shut_down:
+            return True
+        self._shut_down = True
+        self._timer.stop()
+        deadline = time.monotonic() + timeout
+        ok = self._session.close(timeout)
+        for thread in self._retired:
+            thread.join(max(0.1, deadline - time.monotonic()))
+            ok = ok and not thread.is_alive()
+        self._process(self._session.bridge.drain())
+        self.model.flush()
+        if not ok:
+            log.warning("Some threads were still running %.0f s after closing.", timeout)
+        return ok
+
+    # ----------------------------------------------------------------- tasks
+
+    def enqueue(self, texts: list[str]) -> list[str]:
+        """Enqueue one task per text; they show at once as *sending*.
+
+        Args:
+            texts: task bodies in the tutorial's format (each ``.`` is a second of work).
+
+        Returns:
+            The new tasks' ids.
+        """
+        tasks = [Task.new(text) for text in texts]
+        if not tasks:
+            return []
+        self.model.add_tasks(tasks)
+        ids = [task.id for task in tasks]
+        producer = self._session.producer
+        if self._producer_dead or producer is None or self._shut_down:
+            reason = self._producer_dead or "Kanin is closing; the task was not sent."
+            self.model.mark_rejected(ids, f"Not sent: {reason}")
+            self.model.flush()
+        else:
+            producer.submit(tasks)
+        return ids
+
+    def enqueue_mixed(self, count: int, min_dots: int, max_dots: int) -> list[str]:
+        """Enqueue ``count`` tasks of random lengths.
+
+        Args:
+            count: how many tasks.
+            min_dots: fewest dots (seconds of work) per task.
+            max_dots: most dots per task.
+
+        Returns:
+            The new tasks' ids.
+        """
+        low, high = sorted((max(0, min_dots), max(0, max_dots)))
+        texts = []
+        for _ in range(count):
+            self._task_counter += 1
+            texts.append(f"Task {self._task_counter} " + "." * random.randint(low, high))
+        return self.enqueue(texts)
+
+    def next_task_number(self) -> int:
+        """A running number for default task texts."""
+        self._task_counter += 1
+        return self._task_counter
+
+    # ----------------------------------------------------------------- workers
+
+    def add_workers(self, count: int = 1) -> list[str]:
+        """Start ``count`` workers, each in its own thread with its own connection.
+
+        Returns:
+            The new workers' names.
+        """
+        pool = self._session.pool
+        if pool is None or self._shut_down or count < 1:
+            return []
+        names = pool.add(count)
+        log.info("Started %s.", ", ".join(names))
+        self._refresh_workers()
+        return names
+
+    def kill_worker(self, name: str) -> None:
+        """Crash a worker on purpose: its unacked task goes back to the queue."""
+        pool = self._session.pool
+        if pool is None:
+            return
+        try:
+            pool.kill(name)
+            log.info("Killing %s: its unacknowledged task returns to the queue.", name)
+        except KeyError:
+            log.warning("There is no worker named %s.", name)
+
+    def stop_worker(self, name: str) -> None:
+        """Stop a worker gracefully: its current task is given back with a nack."""
+        pool = self._session.pool
+        if pool is None:
+            return
+        try:
+            pool.stop(name)
+            log.info("Stopping %s.", name)
+        except KeyError:
+            log.warning("There is no worker named %s.", name)
+
+    def remove_workers(self, count: int) -> list[str]:
+        """Stop ``count`` running workers, idle ones first, then the newest.
+
+        Returns:
+            The names of the workers asked to stop.
+        """
+        pool = self._session.pool
+        if pool is None:
+            return []
+        running = [
+            s
+            for s in pool.snapshot()
+            if not s.state.finished and s.state is not WorkerState.STOPPING
+        ]
+        idle = [s.name for s in running if s.state is not WorkerState.BUSY]
+        busy = [s.name for s in running if s.state is WorkerState.BUSY]
+        chosen = (list(reversed(idle)) + list(reversed(busy)))[: max(0, count)]
+        for name in chosen:
+            pool.stop(name)
+        if chosen:
+            log.info("Stopping %s.", ", ".join(chosen))
+        return chosen
+
+    def remove_finished_workers(self) -> list[str]:
+        """Forget stopped, killed and failed workers (their cards go away)."""
+        pool = self._session.pool
+        if pool is None:
+            return []
+        gone = pool.remove_finished()
+        self._refresh_workers()
+        return gone
+
+    def worker_names(self, *, alive_only: bool = False) -> list[str]:
+        """The workers' names, in the order they were added."""
+        pool = self._session.pool
+        return pool.names(alive_only=alive_only) if pool is not None else []
+
+    # ----------------------------------------------------------------- the GUI timer
+
+    @Slot()
+    def _on_tick(self) -> None:
+        self._process(self._session.bridge.drain())
+        self.model.flush()
+        self._refresh_workers()
+
+    def _refresh_workers(self) -> None:
+        pool = self._session.pool
+        self._statuses = pool.snapshot() if pool is not None else []
+        self.workers_updated.emit(self._statuses)
+
+    def _process(self, items: list[Item]) -> None:
+        if not items:
+            return
+        offset = time.time() - time.monotonic()
+        model = self.model
+        for item in items:
+            if isinstance(item, TaskProgress):
+                continue
+            if isinstance(item, TaskStarted):
+                model.mark_started(item.worker, item.delivery, item.at + offset)
+                self.task_started.emit(item.delivery.task_id, item.worker)
+            elif isinstance(item, TaskFinished):
+                self._finished_total += 1
+                model.mark_finished(item.worker, item.task_id, item.duration, item.at + offset)
+                self.task_finished.emit(item.task_id)
+            elif isinstance(item, TasksConfirmed):
+                self._confirmed_total += len(item.task_ids)
+                model.mark_confirmed(item.task_ids)
+            elif isinstance(item, TaskReturned):
+                model.mark_returned(
+                    item.task_id,
+                    f"{item.worker} gave it back ({item.reason}); it is back in the queue.",
+                )
+                self.task_returned.emit(item.task_id, item.worker)
+            elif isinstance(item, WorkerKilled):
+                if item.task_id is not None:
+                    model.mark_returned(
+                        item.task_id,
+                        f"{item.worker} was killed before acknowledging it; "
+                        "the broker put it back in the queue.",
+                    )
+                    self.task_returned.emit(item.task_id, item.worker)
+                log.info("%s was killed.", item.worker)
+                self.worker_killed.emit(item.worker)
+            elif isinstance(item, TaskFailed):
+                model.mark_failed(item.task_id, item.error, item.requeued)
+            elif isinstance(item, TasksRejected):
+                model.mark_rejected(item.task_ids, item.reason)
+            elif isinstance(item, QueueStats):
+                self._on_stats(item)
+            elif isinstance(item, ProducerConnected):
+                self._on_connected(item)
+            elif isinstance(item, ProducerDisconnected):
+                self._on_disconnected(item)
+            elif isinstance(item, WorkerFailed):
+                if self._state != ConnectionState.CONNECTED:
+                    self._set_state(ConnectionState.FAILED, item.message)
+                    self.connection_failed.emit(item.message)
+            elif isinstance(item, WorkerConnected | WorkerStopped):
+                log.debug("%s: %s", item.worker, type(item).__name__)
+            elif isinstance(item, BrokerInfo):
+                self._broker = f"{item.product} {item.version}"
+                self.broker_identified.emit(self._broker)
+
+    def _on_connected(self, event: ProducerConnected) -> None:
+        producer = self._session.producer
+        report = producer.report if producer is not None else None
+        if report is not None:
+            kind = f"{report.queue_type.value} queue"
+            self._queue_kind = f"{kind}, adopted as it is" if report.adopted else kind
+        settings = self._session.settings
+        self._set_state(
+            ConnectionState.CONNECTED,
+            f"connected to {event.broker.split('@')[-1]} as {settings.username}, "
+            f"queue '{settings.queue}' ({self._queue_kind})",
+        )
+        log.info("Connected to %s. %s", event.broker, event.queue_description)
+
+    def _on_disconnected(self, event: ProducerDisconnected) -> None:
+        if event.retrying:
+            self._set_state(ConnectionState.RECONNECTING, f"{event.reason} Kanin keeps trying.")
+        else:
+            self._producer_dead = event.reason
+            self._set_state(ConnectionState.FAILED, event.reason)
+        self.connection_failed.emit(event.reason)
+
+    def _on_stats(self, stats: QueueStats) -> None:
+        now = time.monotonic()
+        previous = self._last_sample
+        self._last_sample = (now, self._finished_total, self._confirmed_total)
+        done_rate = confirm_rate = 0.0
+        if previous is not None and now > previous[0]:
+            elapsed = now - previous[0]
+            done_rate = (self._finished_total - previous[1]) / elapsed
+            confirm_rate = (self._confirmed_total - previous[2]) / elapsed
+        live = [s for s in self._statuses if not s.state.finished]
+        sample = QueueSample(
+            stats=stats,
+            kanin_unacked=sum(1 for s in live if s.state is WorkerState.BUSY),
+            kanin_consumers=sum(1 for s in live if s.state in (WorkerState.IDLE, WorkerState.BUSY)),
+            done_rate=done_rate,
+            confirm_rate=confirm_rate,
+        )
+        self.sample_taken.emit(sample)
+
+    def _set_state(self, state: str, message: str) -> None:
+        if state == self._state and message == self._message:
+            return
+        self._state = state
+        self._message = message
+        self.connection_changed.emit(state, message)

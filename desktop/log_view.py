@@ -1,0 +1,109 @@
+"""The log panel: a ``logging.Handler`` whose records are shown by a GUI timer.
+
+``emit`` may run in any thread (workers log from theirs), so the handler only
+formats the record and appends the line to a deque; the view's timer moves
+the lines into a read-only text box ten times a second.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+
+from PySide6.QtCore import QTimer, Slot
+from PySide6.QtGui import QFont, QTextCursor
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+MAX_LINES = 5000
+
+
+class QueueingHandler(logging.Handler):
+    """Keeps formatted records until the GUI takes them; safe from any thread.
+
+    Args:
+        level: the lowest level kept.
+        capacity: older lines are dropped beyond this many pending.
+    """
+
+    def __init__(self, level: int = logging.INFO, capacity: int = MAX_LINES) -> None:
+        super().__init__(level)
+        self.lines: collections.deque[str] = collections.deque(maxlen=capacity)
+        self.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+        )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep Kanin's records; pika's only from WARNING up (its INFO is socket chatter)."""
+        if record.name.startswith("pika") and record.levelno < logging.WARNING:
+            return False
+        return bool(super().filter(record))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Format and keep the record (never raises)."""
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # noqa: BLE001 - logging must not break the caller
+            self.handleError(record)
+
+    def take(self) -> list[str]:
+        """The pending lines, oldest first."""
+        lines = []
+        while True:
+            try:
+                lines.append(self.lines.popleft())
+            except IndexError:
+                return lines
+
+
+class LogView(QPlainTextEdit):
+    """Shows log records of the ``logging`` module.
+
+    Args:
+        handler: the handler to drain (attach it to a logger with ``attach``).
+        parent: the parent widget.
+    """
+
+    def __init__(
+        self, handler: QueueingHandler | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.handler = handler or QueueingHandler()
+        self._logger: logging.Logger | None = None
+        self.setReadOnly(True)
+        self.setMaximumBlockCount(MAX_LINES)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setPlaceholderText("Log messages appear here.")
+        font = QFont("DejaVu Sans Mono")
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        font.setPointSizeF(max(7.0, self.font().pointSizeF() * 0.9))
+        self.setFont(font)
+        self._timer = QTimer(self)
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._on_timeout)
+        self._timer.start()
+
+    def attach(self, logger: logging.Logger) -> None:
+        """Start showing the records of ``logger`` (and its children)."""
+        self.detach()
+        logger.addHandler(self.handler)
+        if logger.getEffectiveLevel() > self.handler.level:
+            logger.setLevel(self.handler.level)
+        self._logger = logger
+
+    def detach(self) -> None:
+        """Stop receiving records (call when the window closes)."""
+        if self._logger is not None:
+            self._logger.removeHandler(self.handler)
+            self._logger = None
+
+    @Slot()
+    def _on_timeout(self) -> None:
+        lines = self.handler.take()
+        if not lines:
+            return
+        bar = self.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum() - 2
+        self.appendPlainText("\n".join(lines))
+        if at_end:
+            self.moveCursor(QTextCursor.MoveOperation.End)
+            bar.setValue(bar.maximum())

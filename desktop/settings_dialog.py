@@ -1,0 +1,168 @@
+"""The settings dialog: broker URL(s), credentials, queue and worker options.
+
+The dialog only edits an ``AppSettings`` value and checks it with the core's
+own parser, showing ``SettingsError`` sentences as they are. It never
+connects: whether the broker accepts the settings shows in the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.settings import SettingsError, parse_url, split_urls
+from core.topology import QueueType
+from core.worker import AckMode
+from desktop.preferences import AppSettings, strip_credentials
+
+
+class SettingsDialog(QDialog):
+    """Edits the connection, queue and worker settings.
+
+    Args:
+        settings: the settings to start from.
+        keyring_available: whether "remember the password" can work on this machine.
+        parent: the parent widget.
+    """
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        *,
+        keyring_available: bool,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Kanin settings")
+        self.setMinimumWidth(520)
+        self._result: AppSettings | None = None
+        self._base = settings
+
+        self.urls_edit = QLineEdit(", ".join(settings.urls))
+        self.urls_edit.setPlaceholderText("amqp://host:5672/%2F (several: separate with commas)")
+        self.urls_edit.setToolTip(
+            "One URL per broker node, tried in order; the default vhost '/' is written %2F"
+        )
+        self.user_edit = QLineEdit(settings.username)
+        self.password_edit = QLineEdit(settings.password)
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.remember_box = QCheckBox("Remember the password in the system keyring")
+        self.remember_box.setChecked(settings.remember_password and keyring_available)
+        self.remember_box.setEnabled(keyring_available)
+        if not keyring_available:
+            self.remember_box.setToolTip(
+                "No system keyring was found: the password is kept only while Kanin runs."
+            )
+        self.queue_edit = QLineEdit(settings.queue)
+        self.type_box = QComboBox()
+        self.type_box.addItem("quorum (replicated, the tutorial's choice)", QueueType.QUORUM)
+        self.type_box.addItem("classic", QueueType.CLASSIC)
+        self.type_box.setCurrentIndex(0 if settings.queue_type is QueueType.QUORUM else 1)
+        self.type_box.setToolTip("Only used when the queue does not exist yet")
+        self.prefetch_box = QSpinBox()
+        self.prefetch_box.setRange(0, 65535)
+        self.prefetch_box.setValue(settings.prefetch)
+        self.prefetch_box.setToolTip("1 gives fair dispatch; 0 means no limit")
+        self.ack_box = QComboBox()
+        self.ack_box.addItem("manual: acknowledge when the work is done (safe)", AckMode.MANUAL)
+        self.ack_box.addItem(
+            "auto: acknowledged on delivery (a killed worker loses its task)", AckMode.AUTO
+        )
+        self.ack_box.setCurrentIndex(0 if settings.ack_mode is AckMode.MANUAL else 1)
+        self.persistent_box = QCheckBox("Persistent messages (delivery mode 2)")
+        self.persistent_box.setChecked(settings.persistent)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #c62828;")
+        self.error_label.hide()
+
+        form = QFormLayout()
+        form.addRow("Broker URL(s)", self.urls_edit)
+        form.addRow("User", self.user_edit)
+        form.addRow("Password", self.password_edit)
+        form.addRow("", self.remember_box)
+        form.addRow("Queue", self.queue_edit)
+        form.addRow("New queue type", self.type_box)
+        form.addRow("Prefetch", self.prefetch_box)
+        form.addRow("Acknowledgements", self.ack_box)
+        form.addRow("", self.persistent_box)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+
+    def settings(self) -> AppSettings:
+        """The settings as entered, checked.
+
+        Returns:
+            The new settings.
+
+        Raises:
+            SettingsError: with the sentence to show.
+        """
+        raw = split_urls(self.urls_edit.text())
+        if not raw:
+            raise SettingsError(
+                "The broker URL is empty; expected amqp://host:port/vhost (e.g. amqp://localhost)."
+            )
+        addresses = [parse_url(url) for url in raw]
+        username = self.user_edit.text().strip()
+        password = self.password_edit.text()
+        if urlsplit(raw[0].strip()).username is not None:
+            # Credentials typed in the URL win, and move to their own fields.
+            username = addresses[0].username
+            password = addresses[0].password
+        settings = replace(
+            self._base,
+            urls=tuple(strip_credentials(address.url) for address in addresses),
+            username=username,
+            password=password,
+            remember_password=self.remember_box.isChecked(),
+            queue=self.queue_edit.text().strip(),
+            queue_type=self.type_box.currentData(),
+            prefetch=self.prefetch_box.value(),
+            ack_mode=self.ack_box.currentData(),
+            persistent=self.persistent_box.isChecked(),
+        )
+        settings.validate()
+        return settings
+
+    @property
+    def result_settings(self) -> AppSettings | None:
+        """The accepted settings, once OK was pressed with valid input."""
+        return self._result
+
+    def show_error(self, message: str) -> None:
+        """Show a validation message under the form."""
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
+
+    @Slot()
+    def accept(self) -> None:
+        """Close only when the settings are valid; otherwise say what is wrong."""
+        try:
+            self._result = self.settings()
+        except SettingsError as exc:
+            self.show_error(str(exc))
+            return
+        self.show_error("")
+        super().accept()

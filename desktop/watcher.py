@@ -1,0 +1,110 @@
+"""The queue watcher: a plain thread polling the queue's figures once a second.
+
+``QueueMonitor`` opens a pika connection, so it must never run in the GUI
+thread; it also must be used from one thread only. The watcher owns it in a
+thread named ``kanin-monitor`` and posts each reading, plus the broker's
+version (from the connection's ``server_properties``), to the bridge.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import pika
+
+from core.errors import describe
+from core.monitor import QueueMonitor
+from core.settings import ConnectionSettings
+from desktop.bridge import BrokerInfo, EventBridge
+
+log = logging.getLogger(__name__)
+
+
+class QueueWatcher:
+    """Polls the queue from its own thread and posts readings to a bridge.
+
+    Args:
+        settings: where the broker is.
+        queue: the queue to watch.
+        bridge: receives ``QueueStats`` and ``BrokerInfo`` items.
+        interval: seconds between readings.
+        management_port: the management plugin's port, ``None`` to skip it.
+    """
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        queue: str,
+        bridge: EventBridge,
+        *,
+        interval: float = 1.0,
+        management_port: int | None = 15672,
+    ) -> None:
+        self._settings = settings
+        self._queue = queue
+        self._bridge = bridge
+        self._interval = interval
+        self._management_port = management_port
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread = threading.Thread(target=self._run, name="kanin-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the thread to end (any thread); see ``join``."""
+        self._stop.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the thread; True when it ended."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        monitor = QueueMonitor(self._settings, self._queue, management_port=self._management_port)
+        version_known = False
+        try:
+            while not self._stop.is_set():
+                if not version_known:
+                    version_known = self._fetch_version()
+                stats = monitor.poll()
+                self._bridge.post(stats)
+                # After a failure, wait longer: a refused login must not hammer the broker.
+                delay = self._interval if stats.ready is not None else 5 * self._interval
+                self._stop.wait(delay)
+        finally:
+            monitor.close()
+
+    def _fetch_version(self) -> bool:
+        """Ask the broker for its product and version; True when it answered."""
+        try:
+            connection = pika.BlockingConnection(self._settings.pika_parameters())
+        except Exception as exc:  # noqa: BLE001 - reported by the monitor's reading too
+            log.debug("broker version unavailable: %s", describe(exc, self._settings.primary))
+            return False
+        try:
+            properties: dict[str, Any] = connection._impl.server_properties or {}
+            self._bridge.post(
+                BrokerInfo(
+                    product=_text(properties.get("product", "RabbitMQ")),
+                    version=_text(properties.get("version", "unknown")),
+                )
+            )
+        finally:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - closing only
+                log.debug("closing the version connection failed", exc_info=True)
+        return True
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

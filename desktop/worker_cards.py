@@ -1,0 +1,396 @@
+"""The workers panel: buttons to add, kill and stop workers, and one card per worker.
+
+Cards are refreshed from ``Controller.workers_updated`` (a copy of
+``pool.snapshot()`` about 30 times a second); a card only touches its labels
+when a value changed, so idle workers cost nothing to repaint.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QMouseEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.events import WorkerState
+from core.worker import WorkerStatus
+
+CARD_WIDTH = 230
+
+_STATE_STYLE = {
+    WorkerState.CONNECTING: ("#6b7280", "connecting"),
+    WorkerState.IDLE: ("#2e7d32", "idle"),
+    WorkerState.BUSY: ("#c77700", "busy"),
+    WorkerState.RECONNECTING: ("#8e24aa", "reconnecting"),
+    WorkerState.STOPPING: ("#6b7280", "stopping"),
+    WorkerState.STOPPED: ("#6b7280", "stopped"),
+    WorkerState.KILLED: ("#c62828", "killed"),
+    WorkerState.FAILED: ("#c62828", "failed"),
+}
+
+
+class CardGrid(QWidget):
+    """Cards in a grid whose column count follows the width.
+
+    A Python ``QLayout`` subclass (Qt's flow layout example) would be the
+    textbook answer, but PySide6 6.12 on Python 3.11 mishandles the reference
+    count of ``None`` returned from ``QLayout.itemAt`` and aborts the process
+    after a few hundred relayouts; a ``QGridLayout`` refilled on resize avoids
+    overriding any layout virtual.
+
+    Args:
+        card_width: every card's width in pixels.
+        parent: the parent widget.
+    """
+
+    def __init__(self, card_width: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._card_width = card_width
+        self._cards: list[QWidget] = []
+        self._columns = 0
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(2, 2, 2, 2)
+        self._grid.setSpacing(8)
+        self._grid.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+
+    def add_card(self, card: QWidget) -> None:
+        """Append a card."""
+        self._cards.append(card)
+        self._relayout(force=True)
+
+    def remove_card(self, card: QWidget) -> None:
+        """Take a card out (the caller deletes it)."""
+        if card in self._cards:
+            self._cards.remove(card)
+            self._grid.removeWidget(card)
+            self._relayout(force=True)
+
+    def columns(self) -> int:
+        """How many cards fit side by side at the current width."""
+        spacing = self._grid.spacing()
+        usable = max(0, self.width() - 4)
+        return max(1, (usable + spacing) // (self._card_width + spacing))
+
+    def _relayout(self, *, force: bool = False) -> None:
+        columns = self.columns()
+        if columns == self._columns and not force:
+            return
+        self._columns = columns
+        for card in self._cards:
+            self._grid.removeWidget(card)
+        for index, card in enumerate(self._cards):
+            self._grid.addWidget(card, index // columns, index % columns)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        """Re-flow the cards when the number of columns changes."""
+        super().resizeEvent(event)
+        self._relayout()
+
+
+class WorkerCard(QFrame):
+    """One worker: name, state, current task with progress, tasks done, redeliveries.
+
+    Args:
+        name: the worker's name.
+        parent: the parent widget.
+
+    Signals:
+        clicked(str): the card was clicked (worker name), to select it.
+    """
+
+    clicked = Signal(str)
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.setObjectName("workerCard")
+        self.setFixedWidth(CARD_WIDTH)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(f"{name}: click to select it for Kill or Stop")
+        self._selected = False
+        self._values: tuple[object, ...] = ()
+
+        self.name_label = QLabel(f"<b>{name}</b>")
+        self.state_label = QLabel()
+        self.state_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        top = QHBoxLayout()
+        top.addWidget(self.name_label)
+        top.addStretch(1)
+        top.addWidget(self.state_label)
+
+        self.task_label = QLabel("waiting for a task")
+        self.task_label.setMinimumWidth(10)
+        self.task_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.progress.setFixedHeight(14)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%p%")
+        self.counts_label = QLabel()
+        self.counts_label.setStyleSheet("color: palette(mid);")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(3)
+        layout.addLayout(top)
+        layout.addWidget(self.task_label)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.counts_label)
+        self._apply_style()
+
+    @property
+    def selected(self) -> bool:
+        """True when this card is the selected worker."""
+        return self._selected
+
+    def set_selected(self, selected: bool) -> None:
+        """Highlight the card (or not)."""
+        if selected != self._selected:
+            self._selected = selected
+            self._apply_style()
+
+    def _apply_style(self) -> None:
+        border = "#2b6cb0" if self._selected else "palette(mid)"
+        width = 2 if self._selected else 1
+        self.setStyleSheet(
+            f"QFrame#workerCard {{ border: {width}px solid {border}; border-radius: 6px;"
+            " background: palette(base); }"
+        )
+
+    def update_status(self, status: WorkerStatus) -> None:
+        """Show a worker's latest state (cheap when nothing changed)."""
+        percent = int(round(status.progress * 100))
+        values = (
+            status.state,
+            status.task_id,
+            status.task_preview,
+            percent,
+            status.done,
+            status.redeliveries,
+            status.message,
+        )
+        if values == self._values:
+            return
+        self._values = values
+        color, text = _STATE_STYLE[status.state]
+        self.state_label.setText(f"<span style='color:{color}; font-weight:600'>● {text}</span>")
+        if status.state is WorkerState.BUSY and status.task_id:
+            task_text = f"{status.task_id[:8]}  {status.task_preview}"
+        elif status.state is WorkerState.IDLE and status.done and percent >= 100:
+            task_text = "finished; waiting for the next task"
+        elif status.state.finished or status.state is WorkerState.RECONNECTING:
+            task_text = status.message or f"{text}; no task"
+        elif status.state is WorkerState.CONNECTING:
+            task_text = "connecting to the broker…"
+        else:
+            task_text = "waiting for a task"
+        metrics = self.task_label.fontMetrics()
+        self.task_label.setText(
+            metrics.elidedText(task_text, Qt.TextElideMode.ElideRight, self.width() - 20)
+        )
+        self.task_label.setToolTip(status.message or task_text)
+        self.progress.setValue(percent if status.state is not WorkerState.CONNECTING else 0)
+        self.progress.setEnabled(not status.state.finished)
+        self.counts_label.setText(
+            f"done {status.done}   ·   redeliveries {status.redeliveries}"
+            + (f"   ·   failed {status.failures}" if status.failures else "")
+        )
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        """Select this worker."""
+        self.clicked.emit(self.name)
+        super().mousePressEvent(event)
+
+
+class WorkersPanel(QWidget):
+    """Add, kill and stop workers; a card per worker.
+
+    Args:
+        parent: the parent widget.
+
+    Signals:
+        add_requested(int): add this many workers.
+        remove_requested(int): stop this many workers.
+        kill_requested(str): kill the named worker.
+        stop_requested(str): stop the named worker gracefully.
+        clear_requested(): forget finished workers.
+    """
+
+    add_requested = Signal(int)
+    remove_requested = Signal(int)
+    kill_requested = Signal(str)
+    stop_requested = Signal(str)
+    clear_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._cards: dict[str, WorkerCard] = {}
+        self._states: dict[str, WorkerState] = {}
+        self._selected: str | None = None
+
+        self.add_button = QPushButton("Add worker")
+        self.add_button.setToolTip("Start one more worker thread with its own connection (Ctrl+N)")
+        self.kill_button = QPushButton("Kill")
+        self.kill_button.setToolTip(
+            "Crash the selected worker: its unacknowledged task goes back to the queue (Ctrl+K)"
+        )
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip(
+            "Stop the selected worker gracefully: its task is given back with a nack (Ctrl+T)"
+        )
+        self.count_box = QSpinBox()
+        self.count_box.setRange(1, 64)
+        self.count_box.setValue(4)
+        self.count_box.setToolTip("How many workers to add or remove at once")
+        self.add_many_button = QPushButton("Add")
+        self.remove_many_button = QPushButton("Remove")
+        self.remove_many_button.setToolTip("Stop that many workers, idle ones first")
+        self.clear_button = QPushButton("Clear stopped")
+        self.clear_button.setToolTip("Remove the cards of stopped, killed and failed workers")
+        self.summary = QLabel()
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.kill_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addSpacing(16)
+        buttons.addWidget(self.add_many_button)
+        buttons.addWidget(self.count_box)
+        buttons.addWidget(self.remove_many_button)
+        buttons.addSpacing(16)
+        buttons.addWidget(self.clear_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.summary)
+
+        self._cards_widget = CardGrid(CARD_WIDTH)
+        self.empty_label = QLabel(
+            "No workers yet. Click <b>Add worker</b>: each worker is a thread with its own "
+            "connection, taking one task at a time (prefetch 1) and acknowledging it when done."
+        )
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color: palette(mid); padding: 12px;")
+        self._scroll = QScrollArea()
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setWidget(self._cards_widget)
+        self._scroll.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(self._scroll, 1)
+
+        self.add_button.clicked.connect(self._on_add_clicked)
+        self.add_many_button.clicked.connect(self._on_add_many_clicked)
+        self.remove_many_button.clicked.connect(self._on_remove_many_clicked)
+        self.kill_button.clicked.connect(self._on_kill_clicked)
+        self.stop_button.clicked.connect(self._on_stop_clicked)
+        self.clear_button.clicked.connect(self.clear_requested)
+        self._update_buttons()
+
+    # ----------------------------------------------------------------- queries
+
+    def card(self, name: str) -> WorkerCard:
+        """The card of a worker (``KeyError`` when there is none)."""
+        return self._cards[name]
+
+    def names(self) -> list[str]:
+        """Workers with a card, in order."""
+        return list(self._cards)
+
+    @property
+    def selected(self) -> str | None:
+        """The selected worker's name."""
+        return self._selected
+
+    def select(self, name: str | None) -> None:
+        """Select a worker (its card is highlighted; Kill and Stop act on it)."""
+        self._selected = name if name in self._cards else None
+        for card_name, card in self._cards.items():
+            card.set_selected(card_name == self._selected)
+        self._update_buttons()
+
+    # ----------------------------------------------------------------- updates
+
+    @Slot(object)
+    def _on_workers_updated(self, statuses: list[WorkerStatus]) -> None:
+        names = [s.name for s in statuses]
+        for name in list(self._cards):
+            if name not in names:
+                old = self._cards.pop(name)
+                self._states.pop(name, None)
+                self._cards_widget.remove_card(old)
+                old.deleteLater()
+        for status in statuses:
+            card = self._cards.get(status.name)
+            if card is None:
+                card = WorkerCard(status.name, self._cards_widget)
+                card.clicked.connect(self._on_card_clicked)
+                self._cards[status.name] = card
+                self._cards_widget.add_card(card)
+                card.show()
+            card.update_status(status)
+            self._states[status.name] = status.state
+        if self._selected not in self._cards or self._is_finished(self._selected):
+            live = [s.name for s in statuses if not s.state.finished]
+            self.select(live[0] if live else None)
+        self._update_buttons()
+        live_count = sum(1 for s in statuses if not s.state.finished)
+        busy = sum(1 for s in statuses if s.state is WorkerState.BUSY)
+        self.summary.setText(f"{live_count} running, {busy} busy" if statuses else "")
+        self.empty_label.setVisible(not statuses)
+
+    def _is_finished(self, name: str | None) -> bool:
+        state = self._states.get(name or "")
+        return state is None or state.finished or state is WorkerState.STOPPING
+
+    def _update_buttons(self) -> None:
+        can_act = self._selected is not None and not self._is_finished(self._selected)
+        self.kill_button.setEnabled(can_act)
+        self.stop_button.setEnabled(can_act)
+        self.kill_button.setText(f"Kill {self._selected}" if can_act else "Kill")
+        self.stop_button.setText(f"Stop {self._selected}" if can_act else "Stop")
+        self.clear_button.setEnabled(any(s.finished for s in self._states.values()))
+        self.remove_many_button.setEnabled(any(not s.finished for s in self._states.values()))
+
+    # ----------------------------------------------------------------- user actions
+
+    @Slot(str)
+    def _on_card_clicked(self, name: str) -> None:
+        self.select(name)
+
+    @Slot()
+    def _on_add_clicked(self) -> None:
+        self.add_requested.emit(1)
+
+    @Slot()
+    def _on_add_many_clicked(self) -> None:
+        self.add_requested.emit(self.count_box.value())
+
+    @Slot()
+    def _on_remove_many_clicked(self) -> None:
+        self.remove_requested.emit(self.count_box.value())
+
+    @Slot()
+    def _on_kill_clicked(self) -> None:
+        if self._selected is not None:
+            self.kill_requested.emit(self._selected)
+
+    @Slot()
+    def _on_stop_clicked(self) -> None:
+        if self._selected is not None:
+            self.stop_requested.emit(self._selected)

@@ -1,0 +1,165 @@
+"""The window against the real broker: enqueue, share, kill, close."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import QModelIndex
+from pytestqt.qtbot import QtBot
+
+from core.events import WorkerState
+from desktop.controller import ConnectionState, Controller
+from desktop.main_window import MainWindow
+from desktop.task_model import Column, TaskState
+from tests.desktop.conftest import WindowFactory
+from tests.helpers.broker import message_count
+
+
+def wait_connected(qtbot: QtBot, controller: Controller) -> None:
+    qtbot.waitUntil(
+        lambda: controller.connection_state == ConnectionState.CONNECTED, timeout=15_000
+    )
+
+
+def wait_idle_workers(qtbot: QtBot, window: MainWindow, count: int) -> None:
+    def ready() -> bool:
+        idle = [s for s in window.controller.statuses if s.state is WorkerState.IDLE]
+        return len(idle) >= count
+
+    qtbot.waitUntil(ready, timeout=15_000)
+
+
+def test_enqueued_row_goes_sending_queued_running_done(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    controller = window.controller
+    model = controller.model
+    wait_connected(qtbot, controller)
+    seen: list[TaskState] = []
+
+    def record(_top: QModelIndex, _bottom: QModelIndex, _roles: object = None) -> None:
+        row = model.get(task_id)
+        if row is not None and (not seen or seen[-1] is not row.state):
+            seen.append(row.state)
+
+    model.dataChanged.connect(record)
+    [task_id] = controller.enqueue(["Hello.."])
+    row = model.get(task_id)
+    assert row is not None
+    seen.append(row.state)
+    assert row.state is TaskState.SENDING  # at once, before any broker round trip
+    qtbot.waitUntil(lambda: row.state is TaskState.QUEUED, timeout=10_000)
+
+    with qtbot.waitSignal(controller.task_finished, timeout=15_000) as finished:
+        [name] = controller.add_workers(1)
+    assert finished.args == [task_id]
+    model.flush()
+    assert seen == [TaskState.SENDING, TaskState.QUEUED, TaskState.RUNNING, TaskState.DONE]
+    assert row.worker == name
+    assert row.duration is not None
+    assert row.duration >= 0.35
+    card = window.workers_panel.card(name)
+    qtbot.waitUntil(lambda: card.progress.value() == 100, timeout=5_000)
+    qtbot.waitUntil(lambda: "done 1" in card.counts_label.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "1 done" in window.task_panel.counts_label.text(), timeout=5_000)
+
+
+def test_two_workers_share_six_equal_tasks(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    controller = window.controller
+    wait_connected(qtbot, controller)
+    names = controller.add_workers(2)
+    wait_idle_workers(qtbot, window, 2)
+    ids = controller.enqueue(["Equal task.."] * 6)
+    model = controller.model
+    qtbot.waitUntil(lambda: model.counts()[TaskState.DONE] == 6, timeout=20_000)
+    workers = {model.get(task_id).worker for task_id in ids}  # type: ignore[union-attr]
+    assert workers == set(names)
+    # The table says who ran what: every row names its worker.
+    shown = {model.data(model.index(r, Column.WORKER)) for r in range(model.rowCount())}
+    assert shown == set(names)
+    done = {s.name: s.done for s in controller.statuses}
+    assert sum(done.values()) == 6
+    assert all(count >= 1 for count in done.values())
+    assert message_count(controller.settings.queue) == 0
+
+
+def test_killed_worker_task_is_redelivered_and_finishes_elsewhere(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    controller = window.controller
+    wait_connected(qtbot, controller)
+    controller.add_workers(2)
+    wait_idle_workers(qtbot, window, 2)
+    with qtbot.waitSignal(controller.task_started, timeout=10_000) as started:
+        [task_id] = controller.enqueue(["Long task.........."])  # 10 dots: 2 s here
+    first = started.args[1]
+    qtbot.waitUntil(
+        lambda: any(s.name == first and s.progress > 0.1 for s in controller.statuses),
+        timeout=5_000,
+    )
+    returned: list[tuple[str, str]] = []
+    controller.task_returned.connect(lambda tid, worker: returned.append((tid, worker)))
+    model = controller.model
+    with qtbot.waitSignal(controller.task_finished, timeout=15_000):
+        window.workers_panel.select(first)
+        window.workers_panel.kill_button.click()
+    row = model.get(task_id)
+    assert row is not None
+    assert returned == [(task_id, first)]
+    assert row.state is TaskState.DONE
+    assert model.data(model.index(row.row, Column.STATE)) == "done (redelivered)"
+    assert model.data(model.index(row.row, Column.WORKER)) == f"{row.worker} (after {first})"
+    assert row.worker != first
+    assert row.attempts == [first, row.worker]
+    assert row.redelivered
+    assert row.delivery_count == 2
+    qtbot.waitUntil(
+        lambda: "killed" in window.workers_panel.card(first).state_label.text(), timeout=5_000
+    )
+    other = window.workers_panel.card(row.worker)
+    qtbot.waitUntil(lambda: "redeliveries 1" in other.counts_label.text(), timeout=5_000)
+    assert model.counts()[TaskState.DONE] == 1
+    assert message_count(controller.settings.queue) == 0  # nothing lost, nothing left
+
+
+def test_closing_with_busy_workers_puts_tasks_back(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    controller = window.controller
+    wait_connected(qtbot, controller)
+    controller.enqueue(["Busy........................."] * 3)  # 30 dots: 6 s each here
+    controller.add_workers(2)
+    qtbot.waitUntil(
+        lambda: sum(s.state is WorkerState.BUSY for s in controller.statuses) == 2,
+        timeout=10_000,
+    )
+    queue = controller.settings.queue
+    began = time.monotonic()
+    window.close()
+    assert time.monotonic() - began < 5.0
+    alive = [t.name for t in threading.enumerate() if t.name.startswith("kanin-")]
+    assert alive == []
+    assert message_count(queue) == 3
+
+
+def test_unreachable_broker_opens_the_window_and_says_so(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window(url="amqp://guest:guest@127.0.0.1:1/%2F")
+    controller = window.controller
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10_000)
+    assert "Nothing answers at 127.0.0.1:1" in window.banner.label.text()
+    assert window.banner.settings_button.isVisible()
+    [task_id] = controller.enqueue(["waits."])
+    assert controller.model.get(task_id).state is TaskState.SENDING  # type: ignore[union-attr]
+    window.banner.settings_button.click()
+    qtbot.waitUntil(
+        lambda: window.settings_dialog is not None and window.settings_dialog.isVisible()
+    )
+    assert window.settings_dialog is not None
+    window.settings_dialog.reject()

@@ -1,0 +1,168 @@
+"""Settings: validation in the dialog, a refused login, and what survives reopening the window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtWidgets import QDialogButtonBox
+from pytestqt.qtbot import QtBot
+
+from core.topology import QueueType
+from core.worker import AckMode
+from desktop.controller import ConnectionState
+from desktop.preferences import MemorySecrets
+from tests.desktop.conftest import WindowFactory
+
+
+class Ticker(QObject):
+    """Counts the ticks of a GUI timer: proof that the event loop keeps running."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ticks = 0
+        self.timer = QTimer(self)
+        self.timer.setInterval(20)
+        self.timer.timeout.connect(self._on_timeout)
+
+    @Slot()
+    def _on_timeout(self) -> None:
+        self.ticks += 1
+
+
+def click_ok(dialog: object) -> None:
+    buttons = dialog.buttons  # type: ignore[attr-defined]
+    buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+
+def test_invalid_url_is_refused_with_a_message(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    dialog = window.open_settings()
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.urls_edit.setText("http://localhost:5672")
+    click_ok(dialog)
+    assert dialog.isVisible()
+    assert "amqp://" in dialog.error_label.text()
+    assert "not supported" in dialog.error_label.text()
+    dialog.urls_edit.setText("amqp://localhost:99999/%2F")
+    click_ok(dialog)
+    assert "not a number from 1 to 65535" in dialog.error_label.text()
+    dialog.urls_edit.setText("amqp://localhost/%2F")
+    dialog.queue_edit.setText("amq.reserved")
+    click_ok(dialog)
+    assert "reserved" in dialog.error_label.text()
+    assert dialog.isVisible()
+    dialog.reject()
+
+
+def test_wrong_password_shows_an_error_and_the_window_stays_responsive(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    ticker = Ticker()
+    ticker.timer.start()
+    window = make_window(url="amqp://guest:wrong-password@127.0.0.1:5672/%2F")
+    controller = window.controller
+    with qtbot.waitSignal(controller.connection_failed, timeout=15_000) as failed:
+        controller.add_workers(1)
+    message = failed.args[0]
+    assert "refused the login for user 'guest'" in message
+    assert "wrong-password" not in message
+    qtbot.waitUntil(window.banner.isVisible, timeout=5_000)
+    assert "refused the login" in window.banner.label.text()
+    assert controller.connection_state == ConnectionState.FAILED
+    assert "wrong-password" not in window.url_label.text()
+    assert "***" in window.url_label.text()
+    ticks = ticker.ticks
+    qtbot.waitUntil(lambda: ticker.ticks >= ticks + 5, timeout=2_000)  # never frozen
+    # The worker card says so too, and enqueued tasks fail with the reason.
+    [name] = controller.worker_names()
+    qtbot.waitUntil(
+        lambda: "failed" in window.workers_panel.card(name).state_label.text(), timeout=10_000
+    )
+    [task_id] = controller.enqueue(["never sent."])
+    row = controller.model.get(task_id)
+    assert row is not None
+    assert "refused the login" in row.note
+    ticker.timer.stop()
+
+
+def test_settings_survive_reopening_the_window(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    settings_file: Path,
+    secrets: MemorySecrets,
+    queue_name: str,
+    broker_url: str,
+) -> None:
+    window = make_window()
+    dialog = window.open_settings()
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.urls_edit.setText("amqp://127.0.0.1:5672/%2F")
+    dialog.user_edit.setText("guest")
+    dialog.password_edit.setText("guest")
+    dialog.remember_box.setChecked(True)
+    dialog.queue_edit.setText(queue_name)
+    dialog.type_box.setCurrentIndex(dialog.type_box.findData(QueueType.CLASSIC))
+    dialog.prefetch_box.setValue(3)
+    dialog.ack_box.setCurrentIndex(dialog.ack_box.findData(AckMode.AUTO))
+    dialog.persistent_box.setChecked(False)
+    with qtbot.waitSignal(window.controller.settings_applied):
+        click_ok(dialog)
+    assert not dialog.isVisible()
+    applied = window.controller.settings
+    assert applied.prefetch == 3
+    qtbot.waitUntil(
+        lambda: window.controller.connection_state == ConnectionState.CONNECTED, timeout=15_000
+    )
+    window.resize(1301, 809)
+    window.close()
+
+    text = settings_file.read_text()
+    assert "\npassword=" not in text.lower()  # the password is only in the keyring
+    assert "guest@" not in text
+    assert secrets.passwords == {"guest@127.0.0.1:5672": "guest"}
+
+    again = make_window(url=None, queue=None)
+    settings = again.controller.settings
+    assert settings.urls == ("amqp://127.0.0.1:5672/%2F",)
+    assert settings.queue == queue_name
+    assert settings.queue_type is QueueType.CLASSIC
+    assert settings.prefetch == 3
+    assert settings.ack_mode is AckMode.AUTO
+    assert settings.persistent is False
+    assert settings.remember_password is True
+    assert settings.password == "guest"
+    geometry, _state = again.store.load_geometry()
+    assert geometry is not None
+    assert again.restoreGeometry(geometry)
+    # The offscreen screen is small: Qt fits the restored window into it, so only check
+    # that the remembered size was applied rather than the default 1280 x 800.
+    assert (again.width(), again.height()) != (1280, 800)
+    assert broker_url  # the first window used it; the second only what it remembered
+
+
+def test_password_is_forgotten_unless_remember_is_ticked(
+    qtbot: QtBot, make_window: WindowFactory, settings_file: Path, secrets: MemorySecrets
+) -> None:
+    window = make_window()
+    dialog = window.open_settings()
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.password_edit.setText("s3cret-not-kept")
+    dialog.remember_box.setChecked(False)
+    with qtbot.waitSignal(window.controller.connection_failed, timeout=15_000):
+        click_ok(dialog)
+    window.close()
+    assert "s3cret-not-kept" not in settings_file.read_text()
+    assert secrets.passwords == {}
+    again = make_window(url=None)
+    assert again.controller.settings.password != "s3cret-not-kept"
+
+
+def test_remember_is_disabled_without_a_keyring(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    window.store.secrets = MemorySecrets(available=False)
+    dialog = window.open_settings()
+    qtbot.waitUntil(dialog.isVisible)
+    assert not dialog.remember_box.isEnabled()
+    assert "keyring" in dialog.remember_box.toolTip()
+    dialog.reject()
