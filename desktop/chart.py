@@ -70,7 +70,7 @@ class ThroughputChart(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip(
             "Blue: messages ready in the queue. Green: tasks acknowledged per second "
-            "by Kanin's workers. Last five minutes."
+            "by Kanin's workers. Up to the last five minutes."
         )
 
     def sizeHint(self) -> QSize:  # noqa: N802
@@ -95,6 +95,14 @@ class ThroughputChart(QWidget):
         """The samples kept."""
         return list(self._points)
 
+    def visible_span(self, now: float | None = None) -> float:
+        """Seconds shown: one minute at first, growing by minutes up to ``span``."""
+        current = self._clock() if now is None else now
+        if not self._points:
+            return min(self.span, 60.0)
+        age = current - self._points[0].at
+        return min(self.span, max(60.0, math.ceil(age / 60.0) * 60.0))
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         """Draw axes, grid, both lines and the legend."""
         painter = QPainter(self)
@@ -114,9 +122,10 @@ class ThroughputChart(QWidget):
             painter.end()
             return
         now = self._clock()
-        points = [p for p in self._points if p.at >= now - self.span]
-        depth_max = nice_ceiling(max((p.depth or 0 for p in points), default=0) * 1.1)
-        rate_max = nice_ceiling(max((p.rate for p in points), default=0.0) * 1.1)
+        span = self.visible_span(now)
+        points = [p for p in self._points if p.at >= now - span]
+        depth_max = max(4.0, nice_ceiling(max((p.depth or 0 for p in points), default=0) * 1.1))
+        rate_max = max(4.0, nice_ceiling(max((p.rate for p in points), default=0.0) * 1.1))
         text_color = palette.text().color()
         grid = QColor(text_color)
         grid.setAlpha(40)
@@ -139,10 +148,16 @@ class ThroughputChart(QWidget):
             )
             painter.setPen(QPen(grid, 1))
         painter.setPen(text_color)
-        minutes = int(self.span // 60)
-        for m in range(minutes + 1):
-            x = plot.right() - plot.width() * m * 60 / self.span
-            label = "now" if m == 0 else f"-{m} min"
+        step = 15 if span <= 60 else 60
+        for k in range(int(span // step) + 1):
+            ago = k * step
+            x = plot.right() - plot.width() * ago / span
+            if ago == 0:
+                label = "now"
+            elif step == 60:
+                label = f"-{ago // 60} min"
+            else:
+                label = f"-{ago} s"
             painter.drawText(
                 QRectF(x - 40, plot.bottom() + 2, 80, metrics.height()),
                 int(Qt.AlignmentFlag.AlignCenter),
@@ -150,7 +165,7 @@ class ThroughputChart(QWidget):
             )
 
         def x_of(at: float) -> float:
-            return plot.right() - plot.width() * (now - at) / self.span
+            return plot.right() - plot.width() * (now - at) / span
 
         depth_path = QPainterPath()
         started = False
@@ -196,6 +211,6 @@ class ThroughputChart(QWidget):
 
 
 def _axis_text(value: float) -> str:
-    if value >= 10 or value == int(value):
+    if value == int(value):
         return f"{value:.0f}"
     return f"{value:.1f}"

@@ -15,6 +15,7 @@ signals ``task_finished(str)`` and ``connection_failed(str)``.
 
 from __future__ import annotations
 
+import collections
 import logging
 import random
 import threading
@@ -53,6 +54,8 @@ from desktop.watcher import QueueWatcher
 log = logging.getLogger(__name__)
 
 TICK_MS = 33
+RATE_WINDOW = 5.0
+"""Seconds over which the done and confirm rates are averaged."""
 
 
 class ConnectionState:
@@ -72,8 +75,8 @@ class QueueSample:
         stats: the watcher's reading (with its sources).
         kanin_unacked: deliveries held by Kanin's own workers right now.
         kanin_consumers: Kanin workers consuming right now.
-        done_rate: tasks acknowledged per second by Kanin's workers since the last sample.
-        confirm_rate: tasks confirmed by the broker per second since the last sample.
+        done_rate: tasks acknowledged per second by Kanin's workers (last few seconds).
+        confirm_rate: tasks confirmed by the broker per second (last few seconds).
     """
 
     stats: QueueStats
@@ -207,7 +210,7 @@ class Controller(QObject):
         self._producer_dead = ""
         self._finished_total = 0
         self._confirmed_total = 0
-        self._last_sample: tuple[float, int, int] | None = None
+        self._samples: collections.deque[tuple[float, int, int]] = collections.deque()
         self._statuses: list[WorkerStatus] = []
         self._task_counter = 0
         self._started = False
@@ -262,7 +265,7 @@ class Controller(QObject):
         session = self._session
         self._producer_dead = ""
         self._queue_kind = ""
-        self._last_sample = None
+        self._samples.clear()
         if session.error:
             self._set_state(ConnectionState.FAILED, session.error)
             self._producer_dead = session.error
@@ -349,6 +352,10 @@ class Controller(QObject):
             self.model.flush()
         else:
             producer.submit(tasks)
+            if len(tasks) == 1:
+                log.info("Enqueued task %s: %s", ids[0], tasks[0].preview)
+            else:
+                log.info("Enqueued %d tasks.", len(tasks))
         return ids
 
     def enqueue_mixed(self, count: int, min_dots: int, max_dots: int) -> list[str]:
@@ -540,13 +547,16 @@ class Controller(QObject):
 
     def _on_stats(self, stats: QueueStats) -> None:
         now = time.monotonic()
-        previous = self._last_sample
-        self._last_sample = (now, self._finished_total, self._confirmed_total)
+        samples = self._samples
+        samples.append((now, self._finished_total, self._confirmed_total))
+        while len(samples) > 2 and samples[0][0] < now - RATE_WINDOW:
+            samples.popleft()
         done_rate = confirm_rate = 0.0
-        if previous is not None and now > previous[0]:
-            elapsed = now - previous[0]
-            done_rate = (self._finished_total - previous[1]) / elapsed
-            confirm_rate = (self._confirmed_total - previous[2]) / elapsed
+        first = samples[0]
+        if now > first[0]:
+            elapsed = now - first[0]
+            done_rate = (self._finished_total - first[1]) / elapsed
+            confirm_rate = (self._confirmed_total - first[2]) / elapsed
         live = [s for s in self._statuses if not s.state.finished]
         sample = QueueSample(
             stats=stats,

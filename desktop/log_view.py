@@ -33,8 +33,13 @@ class QueueingHandler(logging.Handler):
         )
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Keep Kanin's records; pika's only from WARNING up (its INFO is socket chatter)."""
-        if record.name.startswith("pika") and record.levelno < logging.WARNING:
+        """Keep Kanin's records; pika's only when critical.
+
+        pika reports every dropped socket at ERROR with its internals (a killed
+        worker is one); Kanin says the same in one plain sentence. The log
+        file still has pika's records.
+        """
+        if record.name.startswith("pika") and record.levelno < logging.CRITICAL:
             return False
         return bool(super().filter(record))
 

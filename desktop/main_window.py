@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         right.addWidget(_group("Tasks", self.task_panel))
         right.setStretchFactor(0, 2)
         right.setStretchFactor(1, 3)
+        right.setSizes([300, 480])
         right.setChildrenCollapsible(False)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -143,7 +144,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([470, 810])
+        self.splitter.setSizes([440, 840])
         self.splitter.setChildrenCollapsible(False)
 
         central = QWidget()
@@ -383,7 +384,7 @@ class MainWindow(QMainWindow):
             f"<h3>Kanin {kanin_version()}</h3>"
             "<p>A desktop work-queue studio for RabbitMQ: enqueue tasks, run workers, "
             "and watch the work-queue pattern of the official tutorial happen.</p>"
-            "<table>"
+            "<table cellpadding='2'>"
             f"<tr><td>Qt</td><td>{qVersion()}</td></tr>"
             f"<tr><td>PySide6</td><td>{pyside_version}</td></tr>"
             f"<tr><td>pika</td><td>{pika.__version__}</td></tr>"

@@ -84,7 +84,7 @@ class QueuePanel(QWidget):
         else:
             self.unacked_value.setText(f"≥ {sample.kanin_unacked}")
             self.unacked_source.setText(
-                "held by Kanin's workers; others' need the management API (not enabled)"
+                "held by Kanin's workers (other consumers' unacked need the management API)"
             )
         if stats.consumers is not None:
             others = max(0, stats.consumers - sample.kanin_consumers)
@@ -97,7 +97,7 @@ class QueuePanel(QWidget):
             self.consumers_value.setText("–")
             self.consumers_source.setText(_source_text(Source.NONE))
         self.rate_value.setText(f"{sample.done_rate:.1f}")
-        self.rate_source.setText("acks by Kanin's workers, last second")
+        self.rate_source.setText("acks by Kanin's workers, last 5 seconds")
         self.error_label.setText(stats.error)
         self.error_label.setVisible(bool(stats.error))
         self.chart.add_point(stats.ready, sample.done_rate)

@@ -64,6 +64,7 @@ class SettingsDialog(QDialog):
         self.remember_box.setChecked(settings.remember_password and keyring_available)
         self.remember_box.setEnabled(keyring_available)
         if not keyring_available:
+            self.remember_box.setText("Remember the password (no system keyring found)")
             self.remember_box.setToolTip(
                 "No system keyring was found: the password is kept only while Kanin runs."
             )

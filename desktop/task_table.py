@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
 from desktop.task_model import Column, TaskFilterModel, TaskState, TaskTableModel
 
 _COLUMN_WIDTHS = {
-    Column.ID: 130,
-    Column.BODY: 150,
-    Column.STATE: 120,
-    Column.WORKER: 110,
-    Column.DELIVERIES: 70,
+    Column.ID: 128,
+    Column.BODY: 140,
+    Column.STATE: 175,
+    Column.WORKER: 120,
+    Column.DELIVERIES: 64,
     Column.ENQUEUED: 80,
     Column.STARTED: 80,
     Column.FINISHED: 80,

@@ -293,6 +293,8 @@ class WorkersPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.empty_label)
         layout.addWidget(self._scroll, 1)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._scroll.hide()
 
         self.add_button.clicked.connect(self._on_add_clicked)
         self.add_many_button.clicked.connect(self._on_add_many_clicked)
@@ -353,6 +355,7 @@ class WorkersPanel(QWidget):
         busy = sum(1 for s in statuses if s.state is WorkerState.BUSY)
         self.summary.setText(f"{live_count} running, {busy} busy" if statuses else "")
         self.empty_label.setVisible(not statuses)
+        self._scroll.setVisible(bool(statuses))
 
     def _is_finished(self, name: str | None) -> bool:
         state = self._states.get(name or "")
