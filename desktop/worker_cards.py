@@ -171,7 +171,11 @@ class WorkerCard(QFrame):
         )
 
     def update_status(self, status: WorkerStatus) -> None:
-        """Show a worker's latest state (cheap when nothing changed)."""
+        """Show a worker's latest state; only changed fields touch their widgets.
+
+        Every Qt call may hand the GIL to a busy worker thread, so an unchanged
+        card costs no Qt call at all.
+        """
         percent = int(round(status.progress * 100))
         values = (
             status.state,
@@ -180,34 +184,47 @@ class WorkerCard(QFrame):
             percent,
             status.done,
             status.redeliveries,
+            status.failures,
             status.message,
         )
         if values == self._values:
             return
+        old = self._values or (None,) * len(values)
         self._values = values
         color, text = _STATE_STYLE[status.state]
-        self.state_label.setText(f"<span style='color:{color}; font-weight:600'>● {text}</span>")
-        if status.state is WorkerState.BUSY and status.task_id:
-            task_text = f"{status.task_id[:8]}  {status.task_preview}"
-        elif status.state is WorkerState.IDLE and status.done and percent >= 100:
-            task_text = "finished; waiting for the next task"
-        elif status.state.finished or status.state is WorkerState.RECONNECTING:
-            task_text = status.message or f"{text}; no task"
-        elif status.state is WorkerState.CONNECTING:
-            task_text = "connecting to the broker…"
-        else:
-            task_text = "waiting for a task"
-        metrics = self.task_label.fontMetrics()
-        self.task_label.setText(
-            metrics.elidedText(task_text, Qt.TextElideMode.ElideRight, self.width() - 20)
-        )
-        self.task_label.setToolTip(status.message or task_text)
-        self.progress.setValue(percent if status.state is not WorkerState.CONNECTING else 0)
-        self.progress.setEnabled(not status.state.finished)
-        self.counts_label.setText(
-            f"done {status.done}   ·   redeliveries {status.redeliveries}"
-            + (f"   ·   failed {status.failures}" if status.failures else "")
-        )
+        if status.state is not old[0]:
+            self.state_label.setText(
+                f"<span style='color:{color}; font-weight:600'>● {text}</span>"
+            )
+            self.progress.setEnabled(not status.state.finished)
+        if (
+            values[:3] != old[:3]
+            or status.message != old[7]
+            or (percent >= 100) != (isinstance(old[3], int) and old[3] >= 100)
+        ):
+            if status.state is WorkerState.BUSY and status.task_id:
+                task_text = f"{status.task_id[:8]}  {status.task_preview}"
+            elif status.state is WorkerState.IDLE and status.done and percent >= 100:
+                task_text = "finished; waiting for the next task"
+            elif status.state.finished or status.state is WorkerState.RECONNECTING:
+                task_text = status.message or f"{text}; no task"
+            elif status.state is WorkerState.CONNECTING:
+                task_text = "connecting to the broker…"
+            else:
+                task_text = "waiting for a task"
+            metrics = self.task_label.fontMetrics()
+            self.task_label.setText(
+                metrics.elidedText(task_text, Qt.TextElideMode.ElideRight, CARD_WIDTH - 20)
+            )
+            self.task_label.setToolTip(status.message or task_text)
+        shown = percent if status.state is not WorkerState.CONNECTING else 0
+        if shown != self.progress.value():
+            self.progress.setValue(shown)
+        if values[4:7] != old[4:7]:
+            self.counts_label.setText(
+                f"done {status.done}   ·   redeliveries {status.redeliveries}"
+                + (f"   ·   failed {status.failures}" if status.failures else "")
+            )
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         """Select this worker."""
