@@ -216,6 +216,11 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
+def pause(seconds: float) -> None:
+    """Keep the event loop running for ``seconds`` (for the screenshot's choreography)."""
+    wait_until(lambda: False, seconds)
+
+
 def take_screenshot(args: argparse.Namespace) -> int:
     """``--screenshot PATH``: a lively window against the broker, saved as a PNG.
 
@@ -234,7 +239,7 @@ def take_screenshot(args: argparse.Namespace) -> int:
     app = application()
     window = create_window(args, qsettings=_scratch_settings())
     controller = window.controller
-    window.resize(1360, 860)
+    window.resize(1440, 900)
     window.show()
     try:
         if not wait_until(lambda: controller.connection_state == "connected", 15):
@@ -242,7 +247,8 @@ def take_screenshot(args: argparse.Namespace) -> int:
             return EXIT_FAILED
         controller.enqueue(["Hello World."] + [f"Quick task {i}" for i in range(1, 6)])
         controller.add_workers(3)
-        wait_until(lambda: controller.model.counts()[TaskState.DONE] >= 6, 15)
+        controller.enqueue_mixed(24, 0, 1)
+        wait_until(lambda: controller.model.counts()[TaskState.DONE] >= 26, 20)
         controller.enqueue([f"Report {i} ...." for i in range(1, 4)])
         controller.enqueue([f"Resize image {i} ..." for i in range(1, 7)])
         wait_until(lambda: sum(s.state is WorkerState.BUSY for s in controller.statuses) >= 3, 10)
@@ -254,8 +260,13 @@ def take_screenshot(args: argparse.Namespace) -> int:
         controller.add_workers(1)
         wait_until(lambda: sum(s.state is WorkerState.BUSY for s in controller.statuses) >= 3, 10)
         wait_until(lambda: bool(window.queue_panel.chart.points()), 5)
-        wait_until(lambda: False, 1.5)
+        pause(1.5)  # a little more progress on the bars and the chart
+        # Photograph the moment before the broker's confirms are drained, so that the
+        # new rows still say "sending": hold the controller's updates, not the broker.
+        controller.pause_updates(True)
         controller.enqueue([f"Thumbnail {i} .." for i in range(1, 401)])
+        app.processEvents()
+        window.task_panel.refresh()
         app.processEvents()
         path.parent.mkdir(parents=True, exist_ok=True)
         if not window.grab().save(str(path), "PNG"):
@@ -267,6 +278,7 @@ def take_screenshot(args: argparse.Namespace) -> int:
         window.close()
         if own_queue:
             _delete_queue(controller, args.queue)
+        Path(window.store.qsettings.fileName()).unlink(missing_ok=True)
 
 
 def _scratch_settings() -> QSettings:

@@ -36,11 +36,11 @@ class ChartPoint:
 
 
 def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 5, 10, 20, 50, ... at or above ``value`` (at least 1)."""
+    """The smallest of 1, 2, 4, 5, 8, 10, 20, 40, ... at or above ``value`` (at least 1)."""
     if value <= 1:
         return 1.0
     exponent = math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 4, 5, 8, 10):
         candidate = step * 10**exponent
         if candidate >= value:
             return float(candidate)

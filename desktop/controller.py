@@ -295,6 +295,19 @@ class Controller(QObject):
                 self._session.pool.add(alive)
         self.settings_applied.emit()
 
+    def pause_updates(self, paused: bool) -> None:
+        """Stop (or restart) draining events into the window; the core keeps running.
+
+        Used by ``--screenshot`` to photograph a moment (e.g. tasks still *sending*).
+
+        Args:
+            paused: True to stop the GUI timer, False to start it again.
+        """
+        if paused:
+            self._timer.stop()
+        elif self._started and not self._shut_down:
+            self._timer.start()
+
     def retry(self) -> None:
         """Reconnect with the same settings (after the broker came back or was fixed)."""
         self.apply_settings(self._session.settings)

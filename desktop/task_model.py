@@ -170,6 +170,7 @@ class TaskTableModel(QAbstractTableModel):
         self._new: list[TaskRow] = []
         self._changed: set[int] = set()
         self._counts: dict[TaskState, int] = dict.fromkeys(TaskState, 0)
+        self._frontier = 0
 
     # ----------------------------------------------------------------- Qt model API
 
@@ -246,6 +247,19 @@ class TaskTableModel(QAbstractTableModel):
         """The row of a task, if it is known (pending inserts included)."""
         return self._by_id.get(task_id)
 
+    def first_unfinished(self) -> int:
+        """The position of the oldest task that is neither done nor failed (or the row count).
+
+        Amortised O(1): the search resumes where the last one stopped, since
+        done and failed rows rarely change again.
+        """
+        rows = self._rows
+        position = min(self._frontier, len(rows))
+        while position < len(rows) and rows[position].state in (TaskState.DONE, TaskState.FAILED):
+            position += 1
+        self._frontier = position
+        return position
+
     def counts(self) -> dict[TaskState, int]:
         """How many tasks are in each state."""
         return dict(self._counts)
@@ -285,6 +299,8 @@ class TaskTableModel(QAbstractTableModel):
         row.state = state
         if row.row >= 0:
             self._changed.add(row.row)
+            if row.row < self._frontier and state not in (TaskState.DONE, TaskState.FAILED):
+                self._frontier = row.row
 
     def _touch(self, row: TaskRow) -> None:
         if row.row >= 0:
@@ -392,6 +408,7 @@ class TaskTableModel(QAbstractTableModel):
         if not removed:
             return 0
         self.beginResetModel()
+        self._frontier = 0
         self._rows = keep
         self._by_id = {r.task_id: r for r in keep}
         for position, row in enumerate(keep):

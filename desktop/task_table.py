@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -17,17 +18,21 @@ from PySide6.QtWidgets import (
 
 from desktop.task_model import Column, TaskFilterModel, TaskState, TaskTableModel
 
-_COLUMN_WIDTHS = {
-    Column.ID: 128,
-    Column.BODY: 140,
-    Column.STATE: 175,
-    Column.WORKER: 120,
-    Column.DELIVERIES: 64,
-    Column.ENQUEUED: 80,
-    Column.STARTED: 80,
-    Column.FINISHED: 80,
-    Column.DURATION: 70,
+FOLLOW_CONTEXT = 2
+"""Finished rows kept visible above the oldest unfinished one when following."""
+
+_COLUMN_SAMPLES = {
+    Column.ID: "0123456789abcdef",
+    Column.BODY: "Resize image 10 ....",
+    Column.STATE: "running on W-10 (redelivered)",
+    Column.WORKER: "W-10 (after W-9)",
+    Column.DELIVERIES: "Deliveries",
+    Column.ENQUEUED: "00:00:00.0",
+    Column.STARTED: "00:00:00.0",
+    Column.FINISHED: "00:00:00.0",
+    Column.DURATION: "Duration",
 }
+"""Text that each column should show unclipped; widths follow the font."""
 
 
 class TaskTablePanel(QWidget):
@@ -54,6 +59,11 @@ class TaskTablePanel(QWidget):
         self.filter_box.setToolTip("Show only the tasks in one state")
         self.filter_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.counts_label = QLabel()
+        self.follow_box = QCheckBox("Follow the work")
+        self.follow_box.setChecked(True)
+        self.follow_box.setToolTip(
+            "Keep the oldest unfinished task near the top; scrolling by hand turns it off"
+        )
         self.clear_button = QPushButton("Clear finished")
         self.clear_button.setToolTip("Remove done and failed tasks from the table (Ctrl+L)")
 
@@ -69,8 +79,9 @@ class TaskTablePanel(QWidget):
         vertical.setDefaultSectionSize(self.fontMetrics().height() + 6)
         header = self.view.horizontalHeader()
         header.setHighlightSections(False)
-        for column, width in _COLUMN_WIDTHS.items():
-            self.view.setColumnWidth(column, width)
+        metrics = self.view.fontMetrics()
+        for column, sample in _COLUMN_SAMPLES.items():
+            self.view.setColumnWidth(column, metrics.horizontalAdvance(sample) + 14)
         header.setStretchLastSection(True)
 
         self.empty_label = QLabel(
@@ -85,6 +96,7 @@ class TaskTablePanel(QWidget):
         top.addWidget(QLabel("Show"))
         top.addWidget(self.filter_box)
         top.addWidget(self.counts_label, 1)
+        top.addWidget(self.follow_box)
         top.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -94,11 +106,12 @@ class TaskTablePanel(QWidget):
 
         self.filter_box.currentIndexChanged.connect(self._on_filter_changed)
         self.clear_button.clicked.connect(self.clear_requested)
+        self.view.verticalScrollBar().actionTriggered.connect(self._on_scrolled_by_hand)
         self._timer = QTimer(self)
         self._timer.setInterval(300)
-        self._timer.timeout.connect(self._on_timeout)
+        self._timer.timeout.connect(self.refresh)
         self._timer.start()
-        self._on_timeout()
+        self.refresh()
 
     def set_filter(self, state: TaskState | None) -> None:
         """Show only the tasks in ``state`` (``None``: all)."""
@@ -110,7 +123,8 @@ class TaskTablePanel(QWidget):
         self.proxy.set_state(self.filter_box.itemData(index))
 
     @Slot()
-    def _on_timeout(self) -> None:
+    def refresh(self) -> None:
+        """Update the counts and, when following, the scroll position (a 300 ms timer calls it)."""
         counts = self.model.counts()
         total = len(self.model)
         self.empty_label.setVisible(total == 0)
@@ -120,3 +134,21 @@ class TaskTablePanel(QWidget):
             + (": " + ", ".join(parts) if parts else "")
         )
         self.clear_button.setEnabled(bool(counts[TaskState.DONE] or counts[TaskState.FAILED]))
+        if self.follow_box.isChecked():
+            self.follow()
+
+    def follow(self) -> None:
+        """Scroll so that the oldest unfinished task is near the top (two rows of context)."""
+        position = self.model.first_unfinished()
+        if position >= self.model.rowCount():
+            position = self.model.rowCount() - 1
+        if position < 0:
+            return
+        position = max(0, position - FOLLOW_CONTEXT)
+        index = self.proxy.mapFromSource(self.model.index(position, 0))
+        if index.isValid():
+            self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+
+    @Slot(int)
+    def _on_scrolled_by_hand(self, _action: int) -> None:
+        self.follow_box.setChecked(False)

@@ -16,7 +16,7 @@ class Clock:
 
 
 def test_nice_ceiling() -> None:
-    assert [nice_ceiling(v) for v in (0, 1, 1.5, 3, 7, 11, 420)] == [1, 1, 2, 5, 10, 20, 500]
+    assert [nice_ceiling(v) for v in (0, 1, 1.5, 3, 7, 11, 420)] == [1, 1, 2, 4, 8, 20, 500]
 
 
 def test_span_grows_by_minutes_and_old_samples_go(qtbot: QtBot) -> None:

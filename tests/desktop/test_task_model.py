@@ -128,3 +128,20 @@ def test_100000_rows_inserted_in_batches_and_filtered(qtbot: object) -> None:
     model.flush()
     assert proxy.rowCount() == 5_000
     assert model.counts()[TaskState.DONE] == 25_000
+
+
+def test_first_unfinished_follows_the_work() -> None:
+    model = TaskTableModel()
+    tasks = [Task.new(f"t{i}") for i in range(5)]
+    model.add_tasks(tasks)
+    assert model.first_unfinished() == 0
+    for task in tasks[:3]:
+        model.mark_started("W-1", delivery(task.id), 1.0)
+        model.mark_finished("W-1", task.id, 0.1, 2.0)
+    model.flush()
+    assert model.first_unfinished() == 3
+    model.mark_failed(tasks[1].id, "boom", requeued=True)
+    model.mark_started("W-2", delivery(tasks[1].id, redelivered=True), 3.0)
+    assert model.first_unfinished() == 1
+    model.mark_finished("W-2", tasks[1].id, 0.1, 4.0)
+    assert model.first_unfinished() == 3
