@@ -13,7 +13,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from bench import common
@@ -44,20 +47,33 @@ def available() -> str | None:
     return None
 
 
-def window_args(queue: str, queue_type: QueueType, url: str = common.URL) -> argparse.Namespace:
+def _task_state(name: str) -> Any:
+    model: Any = importlib.import_module("desktop.task_model")
+    return getattr(model.TaskState, name)
+
+
+def window_args(queue: str, url: str = common.URL) -> argparse.Namespace:
     """The window's command line for the bench queue, parsed by the app's own parser."""
     module: Any = importlib.import_module("desktop.app")
-    argv = ["--url", url, "--queue", queue, "--queue-type", queue_type.value]
-    for name in ("parse_args", "build_parser"):
-        maker = getattr(module, name, None)
-        if maker is None:
-            continue
-        if name == "parse_args":
-            parsed: argparse.Namespace = maker(argv)
-            return parsed
-        parsed = maker().parse_args(argv)
-        return parsed
-    return argparse.Namespace(url=[url], queue=queue, queue_type=queue_type.value)
+    parsed: argparse.Namespace = module.build_parser().parse_args(["--url", url, "--queue", queue])
+    return parsed
+
+
+def create_window(queue: str, queue_type: QueueType, folder: Path, url: str = common.URL) -> Any:
+    """``desktop.app.create_window`` on scratch settings that say the queue's type.
+
+    The user's remembered settings and keyring are not read nor changed.
+    """
+    from PySide6.QtCore import QSettings
+
+    module: Any = importlib.import_module("desktop.app")
+    preferences: Any = importlib.import_module("desktop.preferences")
+    scratch = QSettings(str(folder / f"{queue}.ini"), QSettings.Format.IniFormat)
+    scratch.setValue("queue/type", queue_type.value)
+    scratch.sync()
+    return module.create_window(
+        window_args(queue, url), qsettings=scratch, secrets=preferences.MemorySecrets()
+    )
 
 
 class GuiDrain:
@@ -71,6 +87,7 @@ class GuiDrain:
         self.app = app if isinstance(app, QApplication) else QApplication(["kanin-bench"])
         self._queue: str | None = None
         self._window: Any = None
+        self._folder = Path(tempfile.mkdtemp(prefix="kanin-bench-gui-"))
 
     def _window_for(self, queue: str, queue_type: QueueType) -> Any:
         from PySide6.QtCore import QEventLoop
@@ -78,8 +95,7 @@ class GuiDrain:
         if self._queue == queue:
             return self._window
         self.close()
-        module: Any = importlib.import_module("desktop.app")
-        window = module.create_window(window_args(queue, queue_type))
+        window = create_window(queue, queue_type, self._folder)
         window.show()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -88,9 +104,10 @@ class GuiDrain:
                 break
             self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         controller = window.controller
-        if hasattr(controller, "start"):
-            controller.start()
-        self._pump(0.5)
+        connected = time.monotonic() + 15
+        while controller.connection_state != "connected" and time.monotonic() < connected:
+            self._pump(0.05)
+        self._pump(0.3)
         self._window, self._queue = window, queue
         return window
 
@@ -171,6 +188,47 @@ class GuiDrain:
             self._stop_workers(controller)
         return rate, counter.lateness
 
+    def enqueue(self, queue: str, queue_type: QueueType, total: int) -> tuple[float, list[float]]:
+        """Enqueue ``total`` tasks through ``controller.enqueue`` and wait for every confirm.
+
+        Returns:
+            Confirmed tasks per second (from the call to the last confirm shown), and
+            the timer lateness samples in milliseconds (the call itself included).
+        """
+        from PySide6.QtCore import Qt, QTimer
+
+        window = self._window_for(queue, queue_type)
+        controller = window.controller
+        model = controller.model
+        queued = _task_state("QUEUED")
+        texts = [f"task-{i}" for i in range(total)]
+        lateness: list[float] = []
+        last = [time.perf_counter()]
+
+        def on_tick() -> None:
+            now = time.perf_counter()
+            lateness.append(max(0.0, (now - last[0]) * 1000 - TICK_MS))
+            last[0] = now
+
+        ticker = QTimer()
+        ticker.setTimerType(Qt.TimerType.PreciseTimer)
+        ticker.setInterval(TICK_MS)
+        ticker.timeout.connect(on_tick)
+        ticker.start()
+        last[0] = time.perf_counter()
+        started = time.perf_counter()
+        try:
+            QTimer.singleShot(0, lambda: controller.enqueue(texts))
+            deadline = time.monotonic() + 300
+            while model.counts().get(queued, 0) < total:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{model.counts().get(queued, 0)} of {total} confirmed")
+                self._pump(0.005)
+            ended = time.perf_counter()
+        finally:
+            ticker.stop()
+        return total / (ended - started), lateness
+
     def _stop_workers(self, controller: Any) -> None:
         for name in controller.worker_names(alive_only=True):
             controller.stop_worker(name)
@@ -178,6 +236,7 @@ class GuiDrain:
         while controller.worker_names(alive_only=True) and time.monotonic() < deadline:
             self._pump(0.02)
         controller.remove_finished_workers()
+        controller.model.clear_finished()  # like Ctrl+L between runs: each run starts alike
         self._pump(0.1)
 
     def close(self) -> None:
@@ -189,3 +248,5 @@ class GuiDrain:
         window.close()
         window.deleteLater()
         self._pump(0.2)
+        shutil.rmtree(self._folder, ignore_errors=True)
+        self._folder = Path(tempfile.mkdtemp(prefix="kanin-bench-gui-"))

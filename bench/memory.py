@@ -140,7 +140,7 @@ def measure_growth(workers: int, warmup: int, total: int, queue_type: QueueType)
     process = _spawn("growth", queue, queue_type.value, str(workers), str(warmup), str(total))
     try:
         _read(process)
-        common.prefill(queue, warmup, timeout=300)
+        common.publish_fast(queue, warmup)  # the pool consumes while they arrive
         result = _read(process)
         # Publish the rest while the pool drains, in chunks, to keep the run short.
         sent = 0
