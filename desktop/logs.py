@@ -17,6 +17,7 @@ when a ``QApplication`` already exists.
 
 from __future__ import annotations
 
+import atexit
 import io
 import logging
 import logging.handlers
@@ -115,7 +116,11 @@ class _LogWriter(io.TextIOBase):
     """A text stream that turns each written line into a log record.
 
     Stands in for a missing ``sys.stdout``/``sys.stderr`` so that prints and
-    tracebacks written there end up in the log file.
+    tracebacks written there end up in the log file. Lines written before
+    ``setup_logging`` ran are kept (at most ``_EARLY_LIMIT``) and logged once it
+    has; if it never runs, an exit hook sets it up to write them. A line that
+    logging itself writes back here (its last-resort handler) is dropped
+    instead of looping.
     """
 
     def __init__(self, logger: logging.Logger, level: int) -> None:
@@ -124,6 +129,7 @@ class _LogWriter(io.TextIOBase):
         self._level = level
         self._buffer = ""
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def writable(self) -> bool:
         return True
@@ -133,15 +139,46 @@ class _LogWriter(io.TextIOBase):
             self._buffer += text
             *lines, self._buffer = self._buffer.split("\n")
         for line in lines:
-            if line.strip():
-                self._logger.log(self._level, "%s", line.rstrip())
+            self._emit(line)
         return len(text)
 
     def flush(self) -> None:
         with self._lock:
             rest, self._buffer = self._buffer, ""
-        if rest.strip():
-            self._logger.log(self._level, "%s", rest.rstrip())
+        self._emit(rest)
+
+    def _emit(self, line: str) -> None:
+        if not line.strip() or getattr(self._local, "busy", False):
+            return
+        if _configured_path is None:
+            with _early_lock:
+                if len(_early_lines) < _EARLY_LIMIT:
+                    _early_lines.append((self._logger, self._level, line.rstrip()))
+            return
+        self._local.busy = True
+        try:
+            self._logger.log(self._level, "%s", line.rstrip())
+        finally:
+            self._local.busy = False
+
+
+_EARLY_LIMIT = 1000
+_early_lines: list[tuple[logging.Logger, int, str]] = []
+_early_lock = threading.Lock()
+
+
+def _replay_early_lines() -> None:
+    with _early_lock:
+        lines = list(_early_lines)
+        _early_lines.clear()
+    for logger, level, line in lines:
+        logger.log(level, "%s", line)
+
+
+def _setup_at_exit() -> None:
+    """Exit hook: write lines printed before logging was set up (e.g. a usage error)."""
+    if _early_lines and _configured_path is None:
+        setup_logging()
 
 
 def _reopen_descriptor(fd: int) -> TextIO | None:
@@ -168,6 +205,9 @@ def guard_streams() -> None:
         sys.stderr = _reopen_descriptor(2) or _LogWriter(
             logging.getLogger("kanin.stderr"), logging.WARNING
         )
+    if isinstance(sys.stdout, _LogWriter) or isinstance(sys.stderr, _LogWriter):
+        atexit.unregister(_setup_at_exit)
+        atexit.register(_setup_at_exit)
 
 
 def _console_is_real() -> bool:
@@ -216,6 +256,7 @@ def setup_logging(*, verbose: bool = False, log_file: Path | None = None) -> Pat
         install_excepthook()
         _configured_path = path
     log.info("Kanin started (pid %d, frozen: %s); log file %s", os.getpid(), _frozen(), path)
+    _replay_early_lines()
     return path
 
 

@@ -114,6 +114,27 @@ def test_missing_streams_without_descriptors_go_to_the_log(tmp_path: Path) -> No
     assert "Crash-pw-1357" not in text
 
 
+def test_output_before_logging_is_set_up_reaches_the_log(tmp_path: Path) -> None:
+    # A windowed build on Windows given a bad option: argparse prints its usage
+    # error before logging is set up, then exits.
+    result = run_python(
+        """
+        import os, sys
+        os.close(1)
+        os.close(2)
+        sys.stdout = None
+        sys.stderr = None
+        from desktop.launcher import main
+        sys.exit(main(["--no-such-option"]))
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 2
+    text = (tmp_path / "kanin.log").read_text(encoding="utf-8")
+    assert "kanin.stderr: usage: kanin" in text
+    assert "unrecognized arguments: --no-such-option" in text
+
+
 def test_missing_streams_with_descriptors_use_them(tmp_path: Path) -> None:
     # A windowed build started from a terminal: the descriptors are there, reuse them.
     result = run_python(
