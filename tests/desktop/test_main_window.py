@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from core.events import WorkerState
@@ -13,7 +14,7 @@ from desktop.controller import ConnectionState, Controller
 from desktop.main_window import MainWindow
 from desktop.task_model import Column, TaskState
 from tests.desktop.conftest import WindowFactory
-from tests.helpers.broker import message_count
+from tests.helpers.broker import connect, message_count
 
 
 def wait_connected(qtbot: QtBot, controller: Controller) -> None:
@@ -164,3 +165,53 @@ def test_unreachable_broker_opens_the_window_and_says_so(
     )
     assert window.settings_dialog is not None
     window.settings_dialog.reject()
+
+
+def test_other_consumers_and_other_producers_tasks_are_shown(
+    qtbot: QtBot, make_window: WindowFactory, queue_name: str
+) -> None:
+    window = make_window()
+    controller = window.controller
+    wait_connected(qtbot, controller)
+    # A consumer that is not Kanin's (like the tutorial's worker.py in a terminal).
+    outsider = connect()
+    try:
+        channel = outsider.channel()
+        channel.basic_qos(prefetch_count=1)
+        channel.basic_consume(queue=queue_name, on_message_callback=lambda *_: None)
+        qtbot.waitUntil(
+            lambda: "1 other" in window.queue_panel.consumers_source.text(), timeout=10_000
+        )
+        assert "passive queue.declare" in window.queue_panel.consumers_source.text()
+        assert "passive queue.declare" in window.queue_panel.ready_source.text()
+        assert window.queue_panel.chart.points()
+    finally:
+        outsider.close()
+    # A task published by another producer (no message_id) appears once a Kanin worker takes it.
+    publisher = connect()
+    try:
+        publisher.channel().basic_publish(
+            exchange="", routing_key=queue_name, body=b"from outside."
+        )
+    finally:
+        publisher.close()
+    with qtbot.waitSignal(controller.task_finished, timeout=15_000) as finished:
+        controller.add_workers(1)
+    [task_id] = finished.args
+    assert task_id.startswith("ext-")
+    row = controller.model.get(task_id)
+    assert row is not None
+    assert row.body == "from outside."
+    assert row.note == "Published by another producer."
+
+
+def test_ctrl_return_enqueues_the_composed_task(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    window.composer.text_edit.setText("By keyboard")
+    window.composer.count_box.setValue(3)
+    window.composer.text_edit.setFocus()
+    QTest.keyClick(
+        window.composer.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
+    )
+    qtbot.waitUntil(lambda: len(window.controller.model) == 3, timeout=2_000)
+    assert window.controller.model.row_at(0).body == "By keyboard"
