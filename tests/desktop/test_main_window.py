@@ -215,3 +215,32 @@ def test_ctrl_return_enqueues_the_composed_task(qtbot: QtBot, make_window: Windo
     )
     qtbot.waitUntil(lambda: len(window.controller.model) == 3, timeout=2_000)
     assert window.controller.model.row_at(0).body == "By keyboard"
+
+
+def test_stop_gives_the_task_back_and_remove_stops_several(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    controller = window.controller
+    panel = window.workers_panel
+    wait_connected(qtbot, controller)
+    panel.count_box.setValue(3)
+    panel.add_many_button.click()
+    qtbot.waitUntil(lambda: len(panel.names()) == 3, timeout=5_000)
+    wait_idle_workers(qtbot, window, 3)
+    with qtbot.waitSignal(controller.task_started, timeout=10_000) as started:
+        [task_id] = controller.enqueue(["Stopped midway.........."])
+    worker = started.args[1]
+    with qtbot.waitSignal(controller.task_returned, timeout=10_000) as returned:
+        panel.select(worker)
+        panel.stop_button.click()
+    assert returned.args == [task_id, worker]
+    # The task goes back with a nack and another worker takes it at once.
+    qtbot.waitUntil(lambda: len(controller.model.get(task_id).attempts) == 2, timeout=10_000)  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: "stopped" in panel.card(worker).state_label.text(), timeout=5_000)
+    panel.count_box.setValue(2)
+    panel.remove_many_button.click()
+    qtbot.waitUntil(lambda: controller.worker_names(alive_only=True) == [], timeout=10_000)
+    panel.clear_button.click()
+    qtbot.waitUntil(lambda: panel.names() == [], timeout=5_000)
+    assert message_count(controller.settings.queue) == 1  # the task is back, not lost
