@@ -21,14 +21,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -322,9 +324,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return take_screenshot(args)
     app = application()
     window = create_window(args)
+    app.aboutToQuit.connect(window.on_about_to_quit)
+    _close_on_signals(window)
     window.show()
     code = app.exec()
     return int(code)
+
+
+def _close_on_signals(window: MainWindow) -> None:
+    """Ctrl+C or SIGTERM close the window the normal way: workers give their tasks back.
+
+    Python runs signal handlers only between bytecodes; the controller's timer
+    runs Python code many times a second, so the handler is not delayed.
+    """
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("Signal %d: closing the window.", signum)
+        QTimer.singleShot(0, window.close)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
 
 
 def _setup_logging(verbose: bool) -> None:

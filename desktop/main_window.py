@@ -404,6 +404,12 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- closing
 
+    @Slot()
+    def on_about_to_quit(self) -> None:
+        """The application is quitting without the window being closed: stop the same way."""
+        if not self._closed:
+            self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Stop workers gracefully (tasks go back to the queue), drain the producer, close."""
         if not self._closed:
