@@ -74,6 +74,7 @@ class LogView(QPlainTextEdit):
         super().__init__(parent)
         self.handler = handler or QueueingHandler()
         self._logger: logging.Logger | None = None
+        self._previous_level = logging.NOTSET
         self.setReadOnly(True)
         self.setMaximumBlockCount(MAX_LINES)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
@@ -91,6 +92,7 @@ class LogView(QPlainTextEdit):
         """Start showing the records of ``logger`` (and its children)."""
         self.detach()
         logger.addHandler(self.handler)
+        self._previous_level = logger.level
         if logger.getEffectiveLevel() > self.handler.level:
             logger.setLevel(self.handler.level)
         self._logger = logger
@@ -99,6 +101,7 @@ class LogView(QPlainTextEdit):
         """Stop receiving records (call when the window closes)."""
         if self._logger is not None:
             self._logger.removeHandler(self.handler)
+            self._logger.setLevel(self._previous_level)
             self._logger = None
 
     @Slot()

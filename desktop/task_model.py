@@ -276,10 +276,14 @@ class TaskTableModel(QAbstractTableModel):
             tasks: the new tasks.
             enqueued: the time to show; defaults to each task's creation time.
         """
+        previews: dict[bytes, str] = {}  # a batch is often N copies of one text
         for task in tasks:
+            text = previews.get(task.body)
+            if text is None:
+                text = previews[task.body] = task.preview
             row = TaskRow(
                 task.id,
-                task.preview,
+                text,
                 TaskState.SENDING,
                 task.created if enqueued is None else enqueued,
             )
