@@ -45,7 +45,7 @@ from core.pool import WorkerPool
 from core.producer import Producer
 from core.settings import SettingsError
 from core.tasks import Task
-from core.worker import Work, WorkerStatus, dot_work
+from core.worker import AckMode, Work, WorkerStatus, dot_work
 from desktop.bridge import BrokerInfo, EventBridge, Item
 from desktop.preferences import AppSettings
 from desktop.task_model import TaskTableModel
@@ -496,6 +496,7 @@ class Controller(QObject):
         # interval: per-task signals are emitted only when someone listens.
         announce_started = self._is_connected(self.task_started)
         announce_finished = self._is_connected(self.task_finished)
+        auto_ack = self._session.settings.ack_mode is AckMode.AUTO
         for item in items:
             if isinstance(item, TaskProgress):
                 continue
@@ -512,13 +513,32 @@ class Controller(QObject):
                 self._confirmed_total += len(item.task_ids)
                 model.mark_confirmed(item.task_ids)
             elif isinstance(item, TaskReturned):
-                model.mark_returned(
-                    item.task_id,
-                    f"{item.worker} gave it back ({item.reason}); it is back in the queue.",
-                )
-                self.task_returned.emit(item.task_id, item.worker)
+                if auto_ack:
+                    model.mark_lost(
+                        item.task_id,
+                        f"Lost: {item.worker} stopped ({item.reason}) after the broker had "
+                        "already counted it as acknowledged (auto-ack).",
+                    )
+                else:
+                    model.mark_returned(
+                        item.task_id,
+                        f"{item.worker} gave it back ({item.reason}); it is back in the queue.",
+                    )
+                    self.task_returned.emit(item.task_id, item.worker)
             elif isinstance(item, WorkerKilled):
-                if item.task_id is not None:
+                if item.task_id is not None and auto_ack:
+                    model.mark_lost(
+                        item.task_id,
+                        f"Lost: {item.worker} was killed, and with auto-ack the broker had "
+                        "already forgotten the task.",
+                    )
+                    log.warning(
+                        "%s was killed in auto-ack mode: its task %s is lost, and so is any "
+                        "task the broker had already pushed to it.",
+                        item.worker,
+                        item.task_id,
+                    )
+                elif item.task_id is not None:
                     model.mark_returned(
                         item.task_id,
                         f"{item.worker} was killed before acknowledging it; "

@@ -364,6 +364,14 @@ class TaskTableModel(QAbstractTableModel):
         row.note = reason
         self._set_state(row, TaskState.REDELIVERED)
 
+    def mark_lost(self, task_id: str, reason: str) -> None:
+        """A task died with its worker and will not come back (auto-ack)."""
+        row = self._by_id.get(task_id)
+        if row is None or row.state is not TaskState.RUNNING:
+            return
+        row.note = reason
+        self._set_state(row, TaskState.FAILED)
+
     def mark_failed(self, task_id: str, error: str, requeued: bool) -> None:
         """The work raised; a requeued task will come back."""
         row = self._by_id.get(task_id)

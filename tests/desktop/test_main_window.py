@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from core.events import WorkerState
+from core.worker import AckMode
 from desktop.controller import ConnectionState, Controller
 from desktop.main_window import MainWindow
 from desktop.task_model import Column, TaskState
@@ -244,3 +246,24 @@ def test_stop_gives_the_task_back_and_remove_stops_several(
     panel.clear_button.click()
     qtbot.waitUntil(lambda: panel.names() == [], timeout=5_000)
     assert message_count(controller.settings.queue) == 1  # the task is back, not lost
+
+
+def test_auto_ack_shows_the_killed_workers_task_as_lost(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    controller = window.controller
+    wait_connected(qtbot, controller)
+    controller.apply_settings(replace(controller.settings, ack_mode=AckMode.AUTO))
+    wait_connected(qtbot, controller)
+    with qtbot.waitSignal(controller.task_started, timeout=10_000) as started:
+        [name] = controller.add_workers(1)
+        [task_id] = controller.enqueue(["Doomed.........."])
+    with qtbot.waitSignal(controller.worker_killed, timeout=10_000):
+        controller.kill_worker(started.args[1])
+    row = controller.model.get(task_id)
+    assert row is not None
+    assert row.state is TaskState.FAILED
+    assert row.note.startswith("Lost:")
+    assert message_count(controller.settings.queue) == 0  # gone: that is what auto-ack means
+    assert name == started.args[1]
