@@ -409,7 +409,10 @@ class Controller(QObject):
         if pool is None or self._shut_down or count < 1:
             return []
         names = pool.add(count)
-        log.info("Started %s.", ", ".join(names))
+        if len(names) <= 4:
+            log.info("Started %s.", ", ".join(names))
+        else:
+            log.info("Started %d workers, %s to %s.", len(names), names[0], names[-1])
         self._refresh_workers()
         return names
 
