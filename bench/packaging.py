@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.metadata
+import json
 import os
 import shutil
 import signal
@@ -40,6 +41,7 @@ from bench import common
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "bench-packaging"
 BENCHMARKS = ROOT / "docs" / "BENCHMARKS.md"
+BUILDS_JSON = WORK / "builds.json"
 BEGIN = "<!-- section:packaging -->"
 END = "<!-- /section:packaging -->"
 MiB = 2**20
@@ -102,6 +104,37 @@ class Build:
     size: int
     files: int
     executable: Path
+
+
+def save_builds(onedir: Sequence[Build], onefile: Sequence[Build]) -> None:
+    """Record the builds, so that ``--reuse-builds`` can measure start-up again."""
+    records = [
+        {
+            "key": item.variant.key,
+            "seconds": item.seconds,
+            "size": item.size,
+            "files": item.files,
+            "executable": str(item.executable),
+        }
+        for item in [*onedir, *onefile]
+    ]
+    BUILDS_JSON.write_text(json.dumps(records, indent=1), encoding="utf-8")
+
+
+def load_builds() -> tuple[list[Build], list[Build]]:
+    """The builds ``save_builds`` recorded (their programs must still be there)."""
+    records = {item["key"]: item for item in json.loads(BUILDS_JSON.read_text(encoding="utf-8"))}
+
+    def one(variant: Variant) -> Build:
+        item = records[variant.key]
+        executable = Path(item["executable"])
+        if not executable.exists():
+            raise SystemExit(f"{executable} is gone: run without --reuse-builds")
+        return Build(
+            variant, float(item["seconds"]), int(item["size"]), int(item["files"]), executable
+        )
+
+    return [one(v) for v in ONEDIR_STEPS], [one(v) for v in ONEFILE_STEPS]
 
 
 def tree_size(path: Path) -> tuple[int, int]:
@@ -276,13 +309,27 @@ def start(command: Sequence[str], *, cold: bool, attempts: int = 2) -> float:
     raise AssertionError("unreachable")
 
 
-def measure_startup(label: str, command: Sequence[str], runs: int) -> Startup:
-    """Cold runs first (each after dropping the caches), then one warm-up, then warm runs."""
-    cold = [start(command, cold=True) for _ in range(runs)]
-    start(command, cold=False)
-    warm = [start(command, cold=False) for _ in range(runs)]
-    print(f"  {label:26} warm {fmt_times(warm)}   cold {fmt_times(cold)}", flush=True)
-    return Startup(label, warm, cold)
+def measure_startups(programs: Sequence[tuple[str, list[str]]], runs: int) -> list[Startup]:
+    """Start every program ``runs`` times cold, then once unrecorded, then ``runs`` times warm.
+
+    The programs take turns (round robin), so that a busy spell on the machine
+    slows them alike instead of one of them.
+    """
+    cold: dict[str, list[float]] = {label: [] for label, _ in programs}
+    warm: dict[str, list[float]] = {label: [] for label, _ in programs}
+    for _ in range(runs):
+        for label, command in programs:
+            cold[label].append(start(command, cold=True))
+    for _, command in programs:
+        start(command, cold=False)
+    for _ in range(runs):
+        for label, command in programs:
+            warm[label].append(start(command, cold=False))
+    result = []
+    for label, _ in programs:
+        print(f"  {label:32} warm {fmt_times(warm[label])}   cold {fmt_times(cold[label])}")
+        result.append(Startup(label, warm[label], cold[label]))
+    return result
 
 
 def fmt_times(values: Sequence[float]) -> str:
@@ -415,22 +462,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.packaging", description=__doc__)
     parser.add_argument("--runs", type=int, default=5, help="start-ups per program and mode")
     parser.add_argument("--output", type=Path, default=BENCHMARKS, help="the Markdown file")
+    parser.add_argument(
+        "--reuse-builds",
+        action="store_true",
+        help=f"measure start-up only, with the builds recorded in {BUILDS_JSON.relative_to(ROOT)}",
+    )
     args = parser.parse_args(argv)
     for tool in ("Xvfb", "xdotool"):
         if shutil.which(tool) is None:
             print(f"bench.packaging: {tool} is missing (apt-get install xvfb xdotool)")
             return 1
-    print("building (each from scratch):", flush=True)
-    onedir = [build(variant) for variant in ONEDIR_STEPS]
-    onefile = [build(variant) for variant in ONEFILE_STEPS]
-    print("starting Kanin under Xvfb:", flush=True)
+    if args.reuse_builds and BUILDS_JSON.exists():
+        onedir, onefile = load_builds()
+        print(f"reusing the builds recorded in {BUILDS_JSON}", flush=True)
+    else:
+        print("building (each from scratch):", flush=True)
+        onedir = [build(variant) for variant in ONEDIR_STEPS]
+        onefile = [build(variant) for variant in ONEFILE_STEPS]
+        save_builds(onedir, onefile)
+    print("starting Kanin under Xvfb (programs take turns):", flush=True)
     programs = [
         ("from source (`.venv/bin/kanin`)", [str(ROOT / ".venv" / "bin" / "kanin")]),
         ("one-folder binary", [str(onedir[-1].executable)]),
         ("one-file binary", [str(onefile[-1].executable)]),
     ]
     load = os.getloadavg()[0]
-    startups = [measure_startup(label, command, args.runs) for label, command in programs]
+    startups = measure_startups(programs, args.runs)
     load = max(load, os.getloadavg()[0])
     write_section(render(onedir, onefile, startups, args.runs, load), args.output)
     print(f"wrote the packaging section of {args.output}")
