@@ -428,8 +428,14 @@ class LocalBroker:
         else:
             # SIGTERM makes the Erlang VM shut down gracefully (init:stop), like
             # ``rabbitmqctl stop`` but without booting the CLI tools (3 s saved).
-            with contextlib.suppress(ProcessLookupError):
+            try:
                 os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                return True
+            except PermissionError as exc:
+                raise LocalBrokerError(
+                    f"The local broker {self.node_name} (pid {pid}) belongs to another user."
+                ) from exc
         deadline = time.monotonic() + timeout
         while self._pid_alive():
             if time.monotonic() > deadline:

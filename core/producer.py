@@ -38,6 +38,7 @@ from core.events import (
 from core.settings import ConnectionSettings
 from core.tasks import Task, properties_for
 from core.topology import QueueReport, QueueSpec, declare_queue
+from core.worker import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,9 @@ class Producer:
         persistent: ``delivery_mode=2``; off only to demonstrate loss on a classic queue.
         window: how many publishes may await their confirm at once.
         keep_trying: retry even the first connection (the window does; the CLI does not).
-        max_backoff: cap on the delay between reconnect attempts.
+        max_backoff: cap on the delay between reconnect attempts (doubling from
+            0.1 s, with jitter, as ``core.worker.backoff_delay``); 1 s keeps the
+            time from the broker being back to publishing again short.
     """
 
     def __init__(
@@ -66,7 +69,7 @@ class Producer:
         persistent: bool = True,
         window: int = 1000,
         keep_trying: bool = False,
-        max_backoff: float = 5.0,
+        max_backoff: float = 1.0,
     ) -> None:
         self.settings = settings
         self.queue = queue
@@ -149,6 +152,24 @@ class Producer:
         with self._lock:
             return self._unsettled
 
+    def pending(self) -> list[Task]:
+        """The tasks not yet confirmed, oldest first: published ones, then waiting ones.
+
+        While the broker is down this is the list the window shows; every task
+        in it is published (again) with a confirm once the broker is back.
+        """
+        for _ in range(10):
+            try:
+                outstanding = [task for task, _future in list(self._outstanding.values())]
+                break
+            except RuntimeError:  # changed by the producer thread meanwhile: read again
+                continue
+        else:
+            outstanding = []
+        with self._lock:
+            waiting = [task for task, future in self._waiting if not future.done()]
+        return outstanding + waiting
+
     @property
     def report(self) -> QueueReport | None:
         """What the last declare found."""
@@ -217,7 +238,7 @@ class Producer:
                 self._started.set()
             attempt += 1
             index += 1
-            delay = min(self.max_backoff, 0.1 * 2 ** (attempt - 1))
+            delay = backoff_delay(attempt, self.max_backoff)
             log.warning("Producer: %s Reconnecting in %.1f s.", reason, delay)
             self._wake.clear()
             self._wake.wait(delay)

@@ -259,6 +259,7 @@ class Worker:
         self._cancelled = False
         self._session_connected = False
         self._claimed = False  # the current task holds a claim on the budget
+        self._opened_once = False  # an AMQP connection was opened at least once
         self._current: Delivery | None = None  # the task being worked on, if any
         self._queue_type = QueueType.UNKNOWN
         self._republish_channel: BlockingChannel | None = None
@@ -363,7 +364,11 @@ class Worker:
                     if isinstance(exc, _Cancelled)
                     else describe(exc, address)
                 )
-                retry = connected_once or self.options.keep_trying
+                # Once the broker has let us in, a failure while declaring or consuming
+                # (541 INTERNAL_ERROR from a queue still starting, 320 of a restart) is
+                # worth retrying; an unreachable broker or refused login at the very
+                # first attempt is reported at once unless ``keep_trying``.
+                retry = connected_once or self._opened_once or self.options.keep_trying
                 if not retry or not self.options.reconnect or is_fatal(exc):
                     log.error("%s: %s", self.name, message)
                     self._set(state=WorkerState.FAILED, message=message, task_id=None)
@@ -405,6 +410,7 @@ class Worker:
         self._cancelled = False
         params = self.settings.pika_parameters(heartbeat=self.options.heartbeat)
         connection = self._connect(params)
+        self._opened_once = True
         with self._lock:
             self._connection = connection
             self._socket = _socket_of(connection)

@@ -23,7 +23,7 @@ from core.events import (
     WorkerKilled,
     WorkerReconnecting,
 )
-from core.local_broker import LocalBroker
+from core.local_broker import LocalBroker, free_port
 from core.pool import WorkerPool
 from core.producer import Producer
 from core.settings import ConnectionSettings
@@ -120,6 +120,7 @@ def test_producer_outage_tasks_wait_and_are_published_after_restart(
         later = [Task.new(f"0:late-{i}") for i in range(50)]
         futures = producer.submit(later)
         assert producer.waiting == 50
+        assert [t.id for t in producer.pending()] == [t.id for t in later]
         assert not any(f.done() for f in futures)
         private_broker.start()
         recorder.wait_count(ProducerConnected, 2, timeout=30)
@@ -323,3 +324,16 @@ def test_cli_worker_completes_every_task_across_a_restart_mid_run(private_broker
     assert lines.count(" [x] Done") >= len(tasks)
     assert ready_count(private_broker, spec.name) == 0
     print(f"\nkanin worker across a restart: {lines.count(' [x] Done')} done, exit {code}")
+
+
+def test_a_cluster_node_that_is_down_is_skipped(private_broker, recorder, pool_factory):
+    down = f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
+    settings = ConnectionSettings.from_urls([down, private_broker.amqp_url])
+    spec = QueueSpec(unique_queue("cluster"))
+    pool = WorkerPool(settings, spec, recorder, WorkerOptions(), work=timed_work)
+    pool_factory.append(pool)
+    pool.add(1)
+    recorder.wait_count(WorkerConnected, 1)
+    tasks = [Task.new(f"0:{i}") for i in range(5)]
+    fill(settings, spec, tasks)
+    recorder.wait_for(lambda: set(completions(recorder)) == {t.id for t in tasks})
