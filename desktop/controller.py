@@ -41,15 +41,12 @@ from core.events import (
     WorkerStopped,
 )
 from core.monitor import QueueStats
-from core.pool import WorkerPool
-from core.producer import Producer
-from core.settings import SettingsError
 from core.tasks import Task
 from core.worker import AckMode, Work, WorkerStatus, dot_work
-from desktop.bridge import BrokerInfo, EventBridge, Item
+from desktop.bridge import BrokerInfo, Item
 from desktop.preferences import AppSettings
+from desktop.session import Session
 from desktop.task_model import TaskTableModel
-from desktop.watcher import QueueWatcher
 
 log = logging.getLogger(__name__)
 
@@ -86,68 +83,6 @@ class QueueSample:
     kanin_consumers: int
     done_rate: float
     confirm_rate: float
-
-
-class _Session:
-    """The core objects of one connection setting: bridge, producer, pool, watcher."""
-
-    def __init__(
-        self,
-        settings: AppSettings,
-        work: Work,
-        watch_interval: float,
-        management_port: int | None,
-        error: str = "",
-    ) -> None:
-        self.settings = settings
-        self.bridge = EventBridge()
-        self.error = error
-        self.producer: Producer | None = None
-        self.pool: WorkerPool | None = None
-        self.watcher: QueueWatcher | None = None
-        if error:
-            return
-        try:
-            connection = settings.connection()
-            queue = settings.queue_spec()
-        except SettingsError as exc:
-            self.error = str(exc)
-            return
-        self.producer = Producer(
-            connection,
-            queue,
-            self.bridge,
-            persistent=settings.persistent,
-            keep_trying=True,
-        )
-        self.pool = WorkerPool(connection, queue, self.bridge, settings.worker_options(), work=work)
-        self.watcher = QueueWatcher(
-            connection,
-            queue.name,
-            self.bridge,
-            interval=watch_interval,
-            management_port=management_port,
-        )
-
-    def start(self) -> None:
-        if self.producer is not None:
-            self.producer.start(timeout=0)  # never waits: the thread connects on its own
-        if self.watcher is not None:
-            self.watcher.start()
-
-    def close(self, timeout: float) -> bool:
-        """Stop workers (their tasks go back), drain the producer, stop the watcher."""
-        deadline = time.monotonic() + timeout
-        if self.watcher is not None:
-            self.watcher.stop()
-        ok = True
-        if self.pool is not None:
-            ok = self.pool.stop_all(timeout=max(0.5, timeout * 0.6)) and ok
-        if self.producer is not None:
-            ok = self.producer.close(timeout=max(0.5, deadline - time.monotonic())) and ok
-        if self.watcher is not None:
-            ok = self.watcher.join(max(0.5, deadline - time.monotonic())) and ok
-        return ok
 
 
 class Controller(QObject):
@@ -203,7 +138,7 @@ class Controller(QObject):
         self._watch_interval = watch_interval
         self._management_port = management_port
         self.model = TaskTableModel(self)
-        self._session = _Session(settings, work, watch_interval, management_port, initial_error)
+        self._session = Session(settings, work, watch_interval, management_port, initial_error)
         self._retired: list[threading.Thread] = []
         self._state = ConnectionState.CONNECTING
         self._message = "Connecting to the broker…"
@@ -287,7 +222,7 @@ class Controller(QObject):
         alive = len(old.pool.names(alive_only=True)) if old.pool is not None else 0
         self._process(old.bridge.drain())
         self._retire(old)
-        self._session = _Session(settings, self._work, self._watch_interval, self._management_port)
+        self._session = Session(settings, self._work, self._watch_interval, self._management_port)
         self._statuses = []
         if self._started:
             self._begin_session()
@@ -312,7 +247,7 @@ class Controller(QObject):
         """Reconnect with the same settings (after the broker came back or was fixed)."""
         self.apply_settings(self._session.settings)
 
-    def _retire(self, session: _Session) -> None:
+    def _retire(self, session: Session) -> None:
         thread = threading.Thread(
             target=session.close, args=(10.0,), name="kanin-teardown", daemon=True
         )
@@ -391,11 +326,6 @@ class Controller(QObject):
             self._task_counter += 1
             texts.append(f"Task {self._task_counter} " + "." * random.randint(low, high))
         return self.enqueue(texts)
-
-    def next_task_number(self) -> int:
-        """A running number for default task texts."""
-        self._task_counter += 1
-        return self._task_counter
 
     # ----------------------------------------------------------------- workers
 
