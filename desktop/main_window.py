@@ -415,7 +415,9 @@ class MainWindow(QMainWindow):
         if not self._closed:
             self._closed = True
             self.store.save_geometry(self.saveGeometry(), self.saveState())
-            self.statusBar().showMessage("Stopping workers; their tasks go back to the queue…")
+            # The window goes away at once; the threads get up to shutdown_timeout to stop.
+            self.hide()
+            log.info("Closing: workers stop and give their tasks back to the queue.")
             self.controller.shutdown(self.shutdown_timeout)
             self.log_view.detach()
         event.accept()
