@@ -149,6 +149,42 @@ def tree_size(path: Path) -> tuple[int, int]:
     return total, count
 
 
+COMPONENTS = (
+    ("PySide6/Qt/lib/libicu", "ICU (Unicode data and libraries; QtCore links it)"),
+    ("PySide6/Qt/lib/", "Qt libraries (Core, Gui, Widgets, DBus, Svg, XcbQpa, Wayland...)"),
+    ("PySide6/Qt/plugins/", "Qt plugins (xcb, wayland, offscreen, input, SVG)"),
+    ("PySide6/", "PySide6 bindings"),
+    ("shiboken6/", "PySide6 bindings"),
+    ("libpyside6", "PySide6 bindings"),
+    ("libshiboken6", "PySide6 bindings"),
+    ("cryptography", "cryptography (keyring's Secret Service backend needs it)"),
+    ("_cffi_backend", "cryptography (keyring's Secret Service backend needs it)"),
+    ("libpython", "Python interpreter and compiled standard-library modules"),
+    ("python3.11/", "Python interpreter and compiled standard-library modules"),
+    ("base_library.zip", "Python interpreter and compiled standard-library modules"),
+    ("libcrypto", "OpenSSL (Python's ssl and hashlib; amqps://)"),
+    ("libssl", "OpenSSL (Python's ssl and hashlib; amqps://)"),
+)
+
+
+def breakdown(folder: Path) -> list[tuple[str, int]]:
+    """Where the bytes of a one-folder build go, biggest first."""
+    sizes: dict[str, int] = {}
+    for item in folder.rglob("*"):
+        if not item.is_file() or item.is_symlink():
+            continue
+        rel = item.relative_to(folder).as_posix().removeprefix("_internal/")
+        if "/" not in rel and not rel.endswith((".so", ".zip")) and ".so." not in rel:
+            label = "the program: PyInstaller's bootloader and the Python code (Kanin, pika, ...)"
+        else:
+            label = next(
+                (name for prefix, name in COMPONENTS if rel.startswith(prefix)),
+                "other system libraries (X11/xcb, GLib, D-Bus, fontconfig, freetype, ...)",
+            )
+        sizes[label] = sizes.get(label, 0) + item.stat().st_size
+    return sorted(sizes.items(), key=lambda pair: pair[1], reverse=True)
+
+
 def build(variant: Variant) -> Build:
     """Build one variant from scratch (``--clean``) and measure it."""
     name = f"kanin-{variant.key}"
@@ -390,6 +426,12 @@ def render(
         + f"({plain_onefile.seconds:.1f} s to build), {mib(final_onefile.size)} "
         + f"with every saving ({final_onefile.seconds:.1f} s): the same savings, "
         + "compressed (PyInstaller's archive is zlib-compressed).",
+        "",
+        f"Where the {mib(final.size)} of the one-folder build go:",
+        "",
+        "| part | size |",
+        "| --- | ---: |",
+        *[f"| {label} | {mib(size)} |" for label, size in breakdown(final.executable.parent)],
         "",
         "What the savings are, besides size:",
         "",
