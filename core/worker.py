@@ -111,7 +111,9 @@ class WorkerOptions:
         max_attempts: tasks whose work raises this many times go to the
             dead-letter queue (see ``core.policies``); ``None`` gives them back
             forever. Quorum queues count deliveries themselves (the policy's
-            ``delivery-limit``); on other queues Kanin counts, see ``Worker``.
+            ``delivery-limit``); on other queues Kanin counts, see ``Worker._fail``.
+            Set the queue's policy first (``core.policies.setup_dead_lettering``):
+            without a dead-letter exchange the broker drops a rejected task.
     """
 
     prefetch: int = 1
@@ -264,6 +266,10 @@ class Worker:
         self._queue_type = QueueType.UNKNOWN
         self._republish_channel: BlockingChannel | None = None
         self._status = WorkerStatus(name=name)
+        # The last started delivery; its preview is made when status() is read (a
+        # few dozen times a second), not for every task (about 1.5 µs each).
+        self._previewed: Delivery | None = None
+        self._preview_cache: tuple[Delivery | None, str] = (None, "")
         self.finished = threading.Event()
 
     # ----------------------------------------------------------------- control (any thread)
@@ -295,7 +301,15 @@ class Worker:
     def status(self) -> WorkerStatus:
         """A copy of the current state and counters."""
         with self._lock:
-            return replace(self._status, counters=dict(self._status.counters))
+            copy = replace(self._status, counters=dict(self._status.counters))
+            delivery = self._previewed
+        if delivery is not None:
+            cached, text = self._preview_cache
+            if cached is not delivery:
+                text = delivery.preview
+                self._preview_cache = (delivery, text)
+            copy.task_preview = text
+        return copy
 
     @property
     def state(self) -> WorkerState:
@@ -517,7 +531,7 @@ class Worker:
             status = self._status
             status.state = WorkerState.BUSY
             status.task_id = delivery.task_id
-            status.task_preview = delivery.preview
+            self._previewed = delivery
             status.progress = 0.0
             if delivery.redelivered:
                 status.redeliveries += 1
