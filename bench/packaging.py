@@ -435,9 +435,11 @@ def render(
         "",
         "What the savings are, besides size:",
         "",
-        "- *Qt module excludes* buy little today: Kanin imports only QtCore, QtGui and "
-        "QtWidgets, so PyInstaller's Qt hooks already leave QML, WebEngine and the rest out. "
-        "The list guards against a future import or hook dragging them in.",
+        "- *Qt module excludes*: Kanin imports only QtCore, QtGui and QtWidgets, so "
+        "PyInstaller's Qt hooks already leave QML, WebEngine and the rest out; here the "
+        "list keeps out QtNetwork, which the PySide6 package itself pulls in, with its "
+        "TLS and network-information plugins. It also guards against a future import or "
+        "hook dragging in a large module.",
         "- *Platform-theme plugins*: the gtk3 plugin links GTK 3, GDK, cairo, pango, "
         "harfbuzz, atk and more; they are bundled from the build machine when it has GTK "
         "(this one does, like most desktops), and left half-bundled when it has not, so "
