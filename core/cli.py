@@ -20,14 +20,17 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import TextIO
 
-from core.errors import BrokerError
+from pika import BlockingConnection
+
+from core.errors import BrokerError, describe
 from core.events import TaskFinished, TaskStarted, WorkerConnected, WorkerEvent, WorkerFailed
 from core.local_broker import LocalBroker, LocalBrokerError, find_server, install_hint
+from core.policies import setup_dead_lettering
 from core.pool import WorkerPool
 from core.producer import Producer
 from core.settings import DEFAULT_URL, ENV_VAR, ConnectionSettings, SettingsError
 from core.tasks import DEFAULT_MAX_WORK_SECONDS, DEFAULT_MESSAGE, Task
-from core.topology import DEFAULT_QUEUE, QueueSpec, QueueType
+from core.topology import DEFAULT_QUEUE, QueueSpec, QueueType, declare_queue
 from core.worker import AckMode, TaskBudget, WorkerOptions, dot_work, poison_work
 
 EXIT_OK = 0
@@ -125,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="tasks containing the word 'poison' fail (to show redelivery and dead-lettering)",
     )
+    worker.add_argument(
+        "--max-attempts",
+        type=_positive,
+        default=None,
+        help="with --local-broker: a task failing this many times goes to <queue>.dead "
+        "(Kanin sets the dead-letter policy)",
+    )
 
     new_task = commands.add_parser(
         "new-task",
@@ -171,6 +181,13 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except (SettingsError, ValueError) as exc:
         print(f"kanin: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "worker" and args.max_attempts and not args.local_broker:
+        print(
+            "kanin: --max-attempts needs --local-broker, where Kanin sets the dead-letter "
+            "policy itself; on another broker set it with core.policies.setup_dead_lettering.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if args.command == "worker" and args.local_broker:
         return run_with_local_broker(args, queue, stream)
     if args.command == "worker":
@@ -193,8 +210,21 @@ def run_with_local_broker(args: argparse.Namespace, queue: QueueSpec, out: TextI
         )
         broker.start()
         settings = ConnectionSettings.from_urls([broker.amqp_url])
+        if args.max_attempts:
+            setup = setup_dead_lettering(
+                settings,
+                queue.name,
+                args.max_attempts,
+                queue_type=_actual_type(settings, queue),
+                broker=broker,
+            )
+            print(
+                f"kanin: tasks failing {setup.max_attempts} times "
+                f"go to '{setup.dead_letter_queue}'.",
+                file=sys.stderr,
+            )
         return run_workers(args, settings, queue, out)
-    except LocalBrokerError as exc:
+    except (LocalBrokerError, BrokerError) as exc:
         print(f"kanin: {exc}", file=sys.stderr)
         return EXIT_BROKER
     finally:
@@ -202,6 +232,20 @@ def run_with_local_broker(args: argparse.Namespace, queue: QueueSpec, out: TextI
             broker.close()
         except LocalBrokerError as exc:
             print(f"kanin: {exc}", file=sys.stderr)
+
+
+def _actual_type(settings: ConnectionSettings, queue: QueueSpec) -> QueueType:
+    """Declare (or adopt) the queue and say which type it really is."""
+    try:
+        connection = BlockingConnection(settings.pika_parameters())
+    except Exception as exc:  # noqa: BLE001 - reported as one sentence
+        raise BrokerError(describe(exc, settings.primary)) from exc
+    try:
+        _channel, report = declare_queue(connection, queue)
+    finally:
+        if connection.is_open:
+            connection.close()
+    return report.queue_type
 
 
 def run_new_task(
@@ -273,6 +317,7 @@ def run_workers(
         ack_mode=AckMode.AUTO if args.auto_ack else AckMode.MANUAL,
         max_work_seconds=args.max_work_seconds,
         heartbeat=args.heartbeat,
+        max_attempts=getattr(args, "max_attempts", None),
     )
     work = poison_work if getattr(args, "poison", False) else dot_work
     pool = WorkerPool(settings, queue, printer, options, work=work, budget=budget)

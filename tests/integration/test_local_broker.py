@@ -68,13 +68,10 @@ def test_ports_and_name_are_kept_for_the_next_run(tmp_path):
     assert first.amqp_url == f"amqp://guest:guest@127.0.0.1:{first.amqp_port}/%2F"
 
 
-@pytest.mark.private_broker
-def test_adopted_node_is_not_stopped_by_close(private_broker):
-    other = LocalBroker(private_broker.base_dir)
-    other.start()  # already running: adopted, not started
-    assert not other.started_here
-    other.close()
-    assert private_broker.is_running()
+def test_cli_max_attempts_without_local_broker_is_a_usage_error(capsys):
+    code = cli.main(["worker", "--max-attempts", "3"], out=io.StringIO())
+    assert code == cli.EXIT_USAGE
+    assert "--local-broker" in capsys.readouterr().err
 
 
 @pytest.mark.private_broker
@@ -87,13 +84,14 @@ def test_cli_local_broker_starts_the_node_works_the_kept_tasks_and_stops_it(tmp_
     try:
         broker.start()
         settings = ConnectionSettings.from_urls([broker.amqp_url])
-        fill(settings, spec, [Task.new(f"kept {i}") for i in range(3)])
+        poison = Task.new("poison pill")
+        fill(settings, spec, [poison, *[Task.new(f"kept {i}") for i in range(3)]])
         broker.stop()  # the data stays: the three tasks wait for the next start
         assert not broker.is_running()
         kanin = Path(sys.executable).parent / "kanin"
         result = subprocess.run(
             [str(kanin), "worker", "--local-broker", "--local-broker-dir", str(base)]
-            + ["--queue", spec.name, "--max-tasks", "3"],
+            + ["--queue", spec.name, "--max-tasks", "3", "--poison", "--max-attempts", "2"],
             capture_output=True,
             text=True,
             timeout=90,
@@ -104,6 +102,12 @@ def test_cli_local_broker_starts_the_node_works_the_kept_tasks_and_stops_it(tmp_
         assert not broker.is_running()  # started by the command, so stopped by it
         broker.start()
         assert ready_count(broker, spec.name) == 0
+        assert ready_count(broker, f"{spec.name}.dead") == 1  # the poison task, after 2 attempts
+        adopter = LocalBroker(base)
+        adopter.start()  # already running: adopted, not started, so close() leaves it alone
+        assert not adopter.started_here
+        adopter.close()
+        assert broker.is_running()
     finally:
         _tear_down(broker)
         shutil.rmtree(base, ignore_errors=True)
