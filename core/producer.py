@@ -14,6 +14,7 @@ waiting list and are published again after reconnecting (at least once).
 from __future__ import annotations
 
 import collections
+import gc
 import logging
 import threading
 import time
@@ -119,7 +120,17 @@ class Producer:
 
     def submit(self, tasks: Iterable[Task]) -> list[Future[str]]:
         """Queue tasks for publishing; each future resolves to the task id once confirmed."""
-        entries: list[_Entry] = [(task, Future()) for task in tasks]
+        # A Future holds a Condition and an RLock: making 100,000 of them sets off the
+        # cyclic garbage collector hundreds of times, each pass walking the whole heap
+        # (1.1 s instead of 0.17 s next to a full task table). They form no cycles, so
+        # the collector is paused while they are made.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            entries: list[_Entry] = [(task, Future()) for task in tasks]
+        finally:
+            if collecting:
+                gc.enable()
         with self._lock:
             if self._closing.is_set() or (self._start_error is not None and not self.keep_trying):
                 error = BrokerError("The producer is closed; the task was not sent.")
