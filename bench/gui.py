@@ -88,6 +88,8 @@ class GuiDrain:
         self._queue: str | None = None
         self._window: Any = None
         self._folder = Path(tempfile.mkdtemp(prefix="kanin-bench-gui-"))
+        self.last_gui_cpu = 0.0
+        self.last_enqueue_call = 0.0
 
     def _window_for(self, queue: str, queue_type: QueueType) -> Any:
         from PySide6.QtCore import QEventLoop
@@ -173,6 +175,7 @@ class GuiDrain:
             ticker.start()
             guard.start(300_000)
             counter.last_tick = time.perf_counter()
+            gui_cpu = time.thread_time()
             started = time.perf_counter()
             controller.add_workers(workers)
             if counter.count < total:
@@ -182,6 +185,7 @@ class GuiDrain:
             if counter.timed_out:
                 raise TimeoutError(f"the window finished {counter.count} of {total} tasks")
             rate = total / (counter.ended - started)
+            self.last_gui_cpu = time.thread_time() - gui_cpu
         finally:
             ticker.stop()
             controller.task_finished.disconnect(counter.on_task_finished)
@@ -218,7 +222,13 @@ class GuiDrain:
         last[0] = time.perf_counter()
         started = time.perf_counter()
         try:
-            QTimer.singleShot(0, lambda: controller.enqueue(texts))
+
+            def call() -> None:
+                began = time.perf_counter()
+                controller.enqueue(texts)
+                self.last_enqueue_call = time.perf_counter() - began
+
+            QTimer.singleShot(0, call)
             deadline = time.monotonic() + 300
             while model.counts().get(queued, 0) < total:
                 if time.monotonic() > deadline:
