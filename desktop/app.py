@@ -9,6 +9,8 @@ not a headless subcommand. Options:
   against the broker (three workers, tasks in every state), save a PNG of the
   whole window and exit 0;
 - ``--self-test``: run ``desktop.self_test.run_self_test(args)``;
+- ``--local-broker``: start Kanin's own RabbitMQ node (data in the user's data
+  folder) without asking, and use it; it is stopped on quit, its tasks stay;
 - ``-v``: log details.
 
 ``create_window(args)`` builds the controller and the window without showing
@@ -38,6 +40,7 @@ from core.events import WorkerState
 from core.settings import ENV_VAR, SettingsError
 from core.worker import Work, dot_work
 from desktop.controller import Controller
+from desktop.local_node import LocalNode
 from desktop.main_window import MainWindow
 from desktop.preferences import (
     AppSettings,
@@ -46,6 +49,7 @@ from desktop.preferences import (
     SettingsStore,
     from_urls,
 )
+from desktop.quit_question import AskPending
 from desktop.task_model import TaskState
 
 log = logging.getLogger(__name__)
@@ -80,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--self-test", action="store_true", help="check that this build works end to end, then exit"
     )
+    parser.add_argument(
+        "--local-broker",
+        action="store_true",
+        help="start Kanin's own RabbitMQ node (data in the user data folder) and use it "
+        "instead of --url; it is stopped on quit, its queued tasks stay",
+    )
+    parser.add_argument("--local-broker-dir", metavar="DIR", default=None, help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
     return parser
 
@@ -164,10 +175,14 @@ def create_window(
     work: Work = dot_work,
     environ: dict[str, str] | None = None,
     management_port: int | None = 15672,
+    local_node: LocalNode | None = None,
+    ask_pending: AskPending | None = None,
 ) -> MainWindow:
     """Build the controller and the main window (not shown yet) and start connecting.
 
-    Nothing here blocks: connections are opened in core threads.
+    Nothing here blocks: connections are opened in core threads, the local
+    node starts in a thread of its own. With ``args.local_broker`` the window
+    starts the local node first and connects to it, not to the configured URL.
 
     Args:
         args: the parsed command line (``url`` may be a string or a list, ``queue`` optional).
@@ -177,6 +192,9 @@ def create_window(
         work: decides each task's work (default: one second per ``.``).
         environ: the environment, for ``KANIN_URL`` (default ``os.environ``).
         management_port: the management plugin's port for the queue panel.
+        local_node: the managed local node (default: in ``args.local_broker_dir``,
+            else the user's data folder).
+        ask_pending: asks what to do when quitting with tasks waiting for the broker.
 
     Returns:
         The window; ``window.controller`` drives it.
@@ -191,8 +209,15 @@ def create_window(
     controller = Controller(
         settings, work=work, management_port=management_port, initial_error=problem
     )
-    window = MainWindow(controller, store, icon=app_icon())
+    if local_node is None:
+        folder = getattr(args, "local_broker_dir", None)
+        local_node = LocalNode(Path(folder) if folder else None)
+    window = MainWindow(
+        controller, store, icon=app_icon(), local_node=local_node, ask_pending=ask_pending
+    )
     controller.setParent(window)
+    if getattr(args, "local_broker", False) and window.start_local_broker():
+        return window  # the controller starts once the node accepts connections
     controller.start()
     return window
 

@@ -46,6 +46,10 @@ class TaskComposer(QWidget):
         self.enqueue_button.setToolTip("Publish the task with a confirm (Ctrl+Return)")
         self.seconds_label = QLabel()
         self.seconds_label.setStyleSheet("color: palette(mid);")
+        self.pending_label = QLabel()
+        self.pending_label.setWordWrap(True)
+        self.pending_label.setStyleSheet("color: #a15c00;")
+        self.pending_label.hide()
 
         self.mixed_count = QSpinBox()
         self.mixed_count.setRange(1, 100_000)
@@ -80,6 +84,7 @@ class TaskComposer(QWidget):
         form.addRow("Task", row)
         form.addRow("", self.seconds_label)
         form.addRow("Mixed", mixed)
+        form.addRow("", self.pending_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
@@ -96,6 +101,18 @@ class TaskComposer(QWidget):
         self.seconds_label.setText(
             f"{seconds} second{'s' if seconds != 1 else ''} of work per task"
         )
+
+    def set_pending(self, count: int) -> None:
+        """Say how many tasks wait for the broker (hidden at zero).
+
+        Args:
+            count: tasks enqueued or unconfirmed while the broker is away.
+        """
+        noun = "task waits" if count == 1 else "tasks wait"
+        self.pending_label.setText(
+            f"⏳ {count} {noun} for the broker; they are published with confirms once it is back."
+        )
+        self.pending_label.setVisible(count > 0)
 
     @Slot()
     def request_enqueue(self) -> None:

@@ -32,6 +32,7 @@ from core.events import (
     TaskProgress,
     TaskReturned,
     TasksConfirmed,
+    TasksPublished,
     TasksRejected,
     TaskStarted,
     WorkerConnected,
@@ -44,9 +45,9 @@ from core.monitor import QueueStats
 from core.tasks import Task
 from core.worker import AckMode, Work, WorkerStatus, dot_work
 from desktop.bridge import BrokerInfo, Item
-from desktop.preferences import AppSettings
+from desktop.preferences import AppSettings, from_urls
 from desktop.session import Session
-from desktop.task_model import TaskTableModel
+from desktop.task_model import TaskState, TaskTableModel
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,10 @@ class Controller(QObject):
         connection_failed(str): the broker cannot be reached or refused the login (message).
         broker_identified(str): the broker's product and version, e.g. ``RabbitMQ 3.10.8``.
         settings_applied(): new settings are in effect.
+        dead_letter_sampled(object): a ``QueueStats`` of the dead-letter queue
+            ``<queue>.dead`` (``ready`` is ``None`` while it does not exist).
+        pending_changed(int): tasks waiting for the broker (not yet confirmed
+            while it is away); emitted when the number changes.
     """
 
     task_started = Signal(str, str)
@@ -121,6 +126,8 @@ class Controller(QObject):
     connection_failed = Signal(str)
     broker_identified = Signal(str)
     settings_applied = Signal()
+    dead_letter_sampled = Signal(object)
+    pending_changed = Signal(int)
 
     def __init__(
         self,
@@ -149,6 +156,9 @@ class Controller(QObject):
         self._confirmed_total = 0
         self._samples: collections.deque[tuple[float, int, int]] = collections.deque()
         self._statuses: list[WorkerStatus] = []
+        self._last_stats: QueueStats | None = None
+        self._node = ""
+        self._pending = 0
         self._task_counter = 0
         self._ticks = 0
         self._started = False
@@ -185,6 +195,46 @@ class Controller(QObject):
         return self._queue_kind
 
     @property
+    def started(self) -> bool:
+        """True once ``start()`` was called."""
+        return self._started
+
+    @property
+    def last_stats(self) -> QueueStats | None:
+        """The work queue's latest reading by the watcher (``None`` before the first)."""
+        return self._last_stats
+
+    @property
+    def node(self) -> str:
+        """The broker node the producer is connected to, redacted ("" when not connected)."""
+        return self._node
+
+    @property
+    def pending_count(self) -> int:
+        """Tasks waiting for the broker: enqueued or unconfirmed while it is away."""
+        return self._pending
+
+    @property
+    def unconfirmed_count(self) -> int:
+        """Tasks the broker has not confirmed yet (sent or waiting)."""
+        producer = self._session.producer
+        return producer.waiting if producer is not None else 0
+
+    def queued_by_bookkeeping(self) -> int:
+        """Kanin's own count of its tasks in the queue: confirmed, not yet taken or back."""
+        counts = self.model.counts()
+        return counts[TaskState.QUEUED] + counts[TaskState.REDELIVERED] + counts[TaskState.RETRYING]
+
+    def use_local_broker(self, url: str) -> None:
+        """Switch to the managed local node at ``url`` (not remembered), starting if needed.
+
+        Args:
+            url: the node's AMQP URL (``LocalBroker.amqp_url``).
+        """
+        self.apply_settings(from_urls([url], self.settings))
+        self.start()
+
+    @property
     def statuses(self) -> list[WorkerStatus]:
         """The last copy of every worker's state."""
         return list(self._statuses)
@@ -203,6 +253,8 @@ class Controller(QObject):
         session = self._session
         self._producer_dead = ""
         self._queue_kind = ""
+        self._node = ""
+        self._last_stats = None
         self._samples.clear()
         if session.error:
             self._set_state(ConnectionState.FAILED, session.error)
@@ -303,6 +355,10 @@ class Controller(QObject):
             self.model.flush()
         else:
             producer.submit(tasks)
+            if self._state != ConnectionState.CONNECTED:
+                self.model.mark_waiting(ids)
+                self.model.flush()
+                self._update_pending()
             if len(tasks) == 1:
                 log.info("Enqueued task %s: %s", ids[0], tasks[0].preview)
             else:
@@ -411,6 +467,7 @@ class Controller(QObject):
     def _on_tick(self) -> None:
         self._process(self._session.bridge.drain())
         self.model.flush()
+        self._update_pending()
         self._ticks += 1
         if self._ticks % CARD_EVERY == 0:
             self._refresh_workers()
@@ -442,6 +499,8 @@ class Controller(QObject):
                 model.mark_finished(item.worker, item.task_id, item.duration, item.at + offset)
                 if announce_finished:
                     self.task_finished.emit(item.task_id)
+            elif isinstance(item, TasksPublished):
+                model.mark_published(item.task_ids)
             elif isinstance(item, TasksConfirmed):
                 self._confirmed_total += len(item.task_ids)
                 model.mark_confirmed(item.task_ids)
@@ -481,7 +540,13 @@ class Controller(QObject):
                 log.info("%s was killed.", item.worker)
                 self.worker_killed.emit(item.worker)
             elif isinstance(item, TaskFailed):
-                model.mark_failed(item.task_id, item.error, item.requeued)
+                model.mark_failed(
+                    item.task_id,
+                    item.error,
+                    item.requeued,
+                    attempt=item.attempt,
+                    dead_lettered=not item.requeued and not auto_ack,
+                )
             elif isinstance(item, TasksRejected):
                 model.mark_rejected(item.task_ids, item.reason)
             elif isinstance(item, QueueStats):
@@ -507,6 +572,7 @@ class Controller(QObject):
             kind = f"{report.queue_type.value} queue"
             self._queue_kind = f"{kind}, adopted as it is" if report.adopted else kind
         settings = self._session.settings
+        self._node = event.broker
         self._set_state(
             ConnectionState.CONNECTED,
             f"connected to {event.broker.split('@')[-1]} as {settings.username}, "
@@ -518,6 +584,10 @@ class Controller(QObject):
         return self.isSignalConnected(QMetaMethod.fromSignal(signal))
 
     def _on_disconnected(self, event: ProducerDisconnected) -> None:
+        self._node = ""
+        producer = self._session.producer
+        if producer is not None:
+            self.model.mark_waiting(task.id for task in producer.pending())
         if event.retrying:
             self._set_state(ConnectionState.RECONNECTING, f"{event.reason} Kanin keeps trying.")
         else:
@@ -525,7 +595,17 @@ class Controller(QObject):
             self._set_state(ConnectionState.FAILED, event.reason)
         self.connection_failed.emit(event.reason)
 
+    def _update_pending(self) -> None:
+        count = self.model.counts()[TaskState.WAITING]
+        if count != self._pending:
+            self._pending = count
+            self.pending_changed.emit(count)
+
     def _on_stats(self, stats: QueueStats) -> None:
+        if stats.queue != self._session.settings.queue:
+            self.dead_letter_sampled.emit(stats)
+            return
+        self._last_stats = stats
         now = time.monotonic()
         samples = self._samples
         samples.append((now, self._finished_total, self._confirmed_total))

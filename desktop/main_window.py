@@ -6,13 +6,16 @@ the user's requests to it; it never reaches into a worker or a connection.
 
 from __future__ import annotations
 
+import html
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import metadata
 
 import pika
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import Qt, Slot, qVersion
+from PySide6.QtCore import Qt, QTimer, Slot, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -27,11 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.local_broker import install_hint
+from desktop.banners import NoticeBanner
 from desktop.composer import TaskComposer
-from desktop.controller import ConnectionState, Controller
+from desktop.controller import ConnectionState, Controller, QueueSample
+from desktop.local_node import LocalNode, NodePhase
 from desktop.log_view import LogView
 from desktop.preferences import SettingsStore
 from desktop.queue_panel import QueuePanel
+from desktop.quit_question import AskPending, PendingChoice, ask_with_dialog
 from desktop.settings_dialog import SettingsDialog
 from desktop.task_model import TaskState
 from desktop.task_table import TaskTablePanel
@@ -86,6 +93,29 @@ class ConnectionBanner(QFrame):
         self.show()
 
 
+@dataclass
+class RestartRecord:
+    """A broker restart asked for in the window, with the queue's counts around it.
+
+    Attributes:
+        node: the node's name.
+        ready_before: ready count from the watcher's last reading (``None``: no reading).
+        source_before: where that count came from.
+        kanin_before: Kanin's own count of its tasks in the queue.
+        began: ``time.monotonic()`` when the restart was asked for.
+        back_at: ``time.time()`` when the node accepted connections again (0: not yet).
+        away: seconds from asking to the node accepting connections again.
+    """
+
+    node: str
+    ready_before: int | None
+    source_before: str
+    kanin_before: int
+    began: float
+    back_at: float = 0.0
+    away: float = 0.0
+
+
 class MainWindow(QMainWindow):
     """Kanin's window.
 
@@ -94,6 +124,10 @@ class MainWindow(QMainWindow):
         store: where settings and geometry are remembered.
         icon: the application icon.
         shutdown_timeout: seconds to wait for threads when the window closes.
+        local_node: the managed local RabbitMQ node (default: one in the user's data folder,
+            started only when asked).
+        ask_pending: asks what to do when quitting with tasks waiting for the broker
+            (default: a ``QMessageBox``; tests inject an answer).
         parent: the parent widget.
     """
 
@@ -104,6 +138,8 @@ class MainWindow(QMainWindow):
         *,
         icon: QIcon | None = None,
         shutdown_timeout: float = 8.0,
+        local_node: LocalNode | None = None,
+        ask_pending: AskPending | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -111,12 +147,23 @@ class MainWindow(QMainWindow):
         self.store = store
         self.shutdown_timeout = shutdown_timeout
         self.settings_dialog: SettingsDialog | None = None
+        self.local_node = local_node if local_node is not None else LocalNode()
+        self.local_node.setParent(self)
+        self.ask_pending: AskPending = ask_pending or ask_with_dialog(self)
+        self.restart: RestartRecord | None = None
         self._closed = False
+        self._force_close = False
+        self._ever_connected = False
+        self._close_when_sent = QTimer(self)
+        self._close_when_sent.setInterval(100)
+        self._close_when_sent.timeout.connect(self._on_close_when_sent_tick)
         if icon is not None:
             self.setWindowIcon(icon)
 
         self.banner = ConnectionBanner()
         self.banner.hide()
+        self.broker_offer = NoticeBanner("Start a local broker")
+        self.restart_banner = NoticeBanner()
         self.composer = TaskComposer()
         self.queue_panel = QueuePanel()
         self.workers_panel = WorkersPanel()
@@ -151,14 +198,30 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 6, 8, 4)
         layout.addWidget(self.banner)
+        layout.addWidget(self.broker_offer)
+        layout.addWidget(self.restart_banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
         self.state_label = QLabel()
         self.url_label = QLabel()
         self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.pending_label = QLabel()
+        self.pending_label.setStyleSheet("color: #a15c00; font-weight: bold;")
+        self.pending_label.setToolTip(
+            "Tasks enqueued (or not yet confirmed) while the broker is away: "
+            "they are published with confirms once it is back"
+        )
+        self.pending_label.hide()
+        self.restart_button = QPushButton("Restart broker")
+        self.restart_button.setToolTip(
+            "Stop and start Kanin's local RabbitMQ node while the workers run "
+            "(only for a node Kanin manages)"
+        )
         self.statusBar().addWidget(self.state_label, 1)
+        self.statusBar().addPermanentWidget(self.pending_label)
         self.statusBar().addPermanentWidget(self.url_label)
+        self.statusBar().addPermanentWidget(self.restart_button)
 
         self._make_actions()
         self._connect()
@@ -181,6 +244,16 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+
+        broker_menu = menu.addMenu("&Broker")
+        self.start_local_action = _action(
+            self, "Start &local broker", "Ctrl+Shift+B", self.start_local_broker
+        )
+        self.restart_broker_action = _action(
+            self, "&Restart broker", "Ctrl+Shift+R", self.restart_broker
+        )
+        broker_menu.addAction(self.start_local_action)
+        broker_menu.addAction(self.restart_broker_action)
 
         tasks_menu = menu.addMenu("&Tasks")
         self.enqueue_action = _action(
@@ -244,11 +317,33 @@ class MainWindow(QMainWindow):
         self.task_panel.clear_requested.connect(self._on_clear_tasks_requested)
         self.banner.settings_button.clicked.connect(self._on_settings_requested)
         self.banner.retry_button.clicked.connect(self._on_retry_requested)
+        c.pending_changed.connect(self._on_pending_changed)
+        c.dead_letter_sampled.connect(self.queue_panel._on_dead_letter_sampled)
+        c.sample_taken.connect(self._on_sample_taken)
+        self.broker_offer.action_requested.connect(self._on_start_local_requested)
+        self.restart_button.clicked.connect(self._on_restart_requested)
+        node = self.local_node
+        node.started.connect(self._on_local_started)
+        node.restarted.connect(self._on_local_restarted)
+        node.failed.connect(self._on_local_failed)
+        node.phase_changed.connect(self._on_local_phase_changed)
+        self._update_broker_actions()
 
     def _show_settings(self) -> None:
         settings = self.controller.settings
-        self.url_label.setText(f"{settings.redacted}   ·   queue {settings.queue}")
-        self.url_label.setToolTip("The broker (the password is never shown) and the queue")
+        node = self.controller.node
+        count = len(settings.urls)
+        if node and count > 1:
+            where = f"node in use: {node} (1 of {count})"
+        elif node:
+            where = node
+        else:
+            where = settings.redacted
+        self.url_label.setText(f"{where}   ·   queue {settings.queue}")
+        self.url_label.setToolTip(
+            f"The broker (the password is never shown) and the queue. Configured: "
+            f"{settings.redacted}"
+        )
         self.queue_panel.set_queue(settings.queue)
         host = settings.redacted.split("@")[-1].split("/")[0]
         self.setWindowTitle(f"Kanin: {settings.queue} on {host}")
@@ -264,13 +359,222 @@ class MainWindow(QMainWindow):
             text = f"{state}: {message}"
         self.state_label.setText(f"<span style='color:{color}'>●</span> {text}")
         self.state_label.setToolTip(message)
+        self._show_settings()
+        restarting = self.restart is not None and not self.restart.back_at
         if state == ConnectionState.CONNECTED:
+            self._ever_connected = True
             self.banner.hide()
+            if not self.local_node.busy and self.broker_offer.isVisible():
+                if not self.local_node.managed:
+                    self.broker_offer.dismiss()
             self.queue_panel.set_queue(self.controller.settings.queue, self.controller.queue_kind)
         elif state == ConnectionState.FAILED:
             self.banner.show_message("Kanin cannot work with the broker.", message)
-        elif state == ConnectionState.RECONNECTING:
+        elif state == ConnectionState.RECONNECTING and not restarting:
             self.banner.show_message("The broker cannot be reached right now.", message)
+            if not self._ever_connected:
+                self._offer_local_broker()
+
+    # ----------------------------------------------------------------- the local broker
+
+    def _offer_local_broker(self) -> None:
+        """No broker answered at start: offer to start Kanin's own node (or say how to get one)."""
+        node = self.local_node
+        if node.busy or node.managed or self.broker_offer.isVisible():
+            return
+        where = html.escape(self.controller.settings.redacted)
+        if node.installed:
+            self.broker_offer.show_message(
+                f"<b>No broker answers at {where}.</b> Kanin can start its own RabbitMQ "
+                "node on this computer (127.0.0.1 only). It is stopped when you quit; "
+                "its queued tasks stay for next time.",
+                action=True,
+            )
+        else:
+            self.broker_offer.show_message(
+                f"<b>No broker answers at {where}, and RabbitMQ is not installed "
+                "here.</b><br>" + _html_lines(install_hint()),
+                kind="warn",
+            )
+        self._update_broker_actions()
+
+    def start_local_broker(self) -> bool:
+        """Start Kanin's local RabbitMQ node in the background, then use it.
+
+        Returns:
+            False when RabbitMQ is not installed (the banner says how to get it)
+            or an operation on the node is already running.
+        """
+        node = self.local_node
+        if not node.installed:
+            self.broker_offer.show_message(
+                "<b>Kanin cannot start a local broker.</b><br>" + _html_lines(install_hint()),
+                kind="warn",
+            )
+            return False
+        if not node.start():
+            return False
+        self.broker_offer.show_message(
+            "<b>Starting Kanin's local RabbitMQ node…</b> This takes about 6 seconds; "
+            "the window keeps working meanwhile.",
+            busy=True,
+        )
+        self._update_broker_actions()
+        return True
+
+    def restart_broker(self) -> bool:
+        """Stop and start the managed node in the background while the workers run.
+
+        Returns:
+            False when Kanin manages no node or an operation on it is running.
+        """
+        node = self.local_node
+        broker = node.broker
+        if broker is None or node.busy:
+            return False
+        stats = self.controller.last_stats
+        ready = stats.ready if stats is not None else None
+        source = _source_name(stats.source_of("ready").value) if stats is not None else ""
+        record = RestartRecord(
+            node=broker.node_name,
+            ready_before=ready,
+            source_before=source,
+            kanin_before=self.controller.queued_by_bookkeeping(),
+            began=time.monotonic(),
+        )
+        if not node.restart():
+            return False
+        self.restart = record
+        log.info("Restarting the local broker %s while the workers run.", record.node)
+        self._show_restart("stopping it")
+        self._update_broker_actions()
+        return True
+
+    def _show_restart(self, doing: str) -> None:
+        record = self.restart
+        if record is None:
+            return
+        self.restart_banner.show_message(
+            f"<b>Restarting the broker {html.escape(record.node)}: {doing}…</b> "
+            "Workers and the producer reconnect on their own.<br>"
+            f"Before: {_before_text(record)}",
+            kind="warn",
+            busy=True,
+        )
+
+    @Slot(str)
+    def _on_local_phase_changed(self, phase: str) -> None:
+        if self.restart is not None and not self.restart.back_at:
+            if phase == NodePhase.STOPPING:
+                self._show_restart("stopping it")
+            elif phase == NodePhase.STARTING:
+                self._show_restart("it is down, starting it again")
+        self._update_broker_actions()
+
+    @Slot(str)
+    def _on_local_started(self, url: str) -> None:
+        broker = self.local_node.broker
+        name = broker.node_name if broker is not None else "local node"
+        where = url.split("@")[-1].split("/")[0]
+        self.broker_offer.show_message(
+            f"<b>Kanin's local broker {html.escape(name)} runs at {html.escape(where)}.</b> "
+            + (
+                "Kanin started it and stops it when you quit; its queued tasks stay."
+                if self.local_node.owned
+                else "It was already running; Kanin leaves it running when you quit."
+            ),
+            kind="ok",
+        )
+        self.banner.hide()
+        log.info("Using the local broker %s at %s.", name, where)
+        self.controller.use_local_broker(url)
+        self._update_broker_actions()
+
+    @Slot(float)
+    def _on_local_restarted(self, away: float) -> None:
+        record = self.restart
+        if record is None:
+            return
+        record.back_at = time.time()
+        record.away = away
+        self.restart_banner.show_message(
+            f"<b>The broker {html.escape(record.node)} is back after {away:.1f} s</b>; "
+            "Kanin reconnects and reads the queue again…<br>"
+            f"Before: {_before_text(record)}",
+            kind="info",
+            busy=True,
+        )
+        self._update_broker_actions()
+
+    @Slot(str)
+    def _on_local_failed(self, message: str) -> None:
+        text = _html_lines(message)
+        if self.restart is not None and not self.restart.back_at:
+            self.restart = None
+            self.restart_banner.show_message(
+                f"<b>The broker restart failed.</b><br>{text}", kind="error"
+            )
+        else:
+            self.broker_offer.show_message(
+                f"<b>The local broker could not be started.</b><br>{text}", kind="error"
+            )
+            if not self.controller.started:
+                self.controller.start()  # fall back to the configured broker
+        self._update_broker_actions()
+
+    @Slot(object)
+    def _on_sample_taken(self, sample: QueueSample) -> None:
+        record = self.restart
+        stats = sample.stats
+        if (
+            record is None
+            or not record.back_at
+            or stats.at < record.back_at
+            or stats.ready is None
+            or self.controller.connection_state != ConnectionState.CONNECTED
+        ):
+            return
+        self.restart = None
+        source = _source_name(stats.source_of("ready").value)
+        kanin_after = self.controller.queued_by_bookkeeping()
+        self.restart_banner.show_message(
+            f"<b>The broker {html.escape(record.node)} restarted and came back</b> "
+            f"(away {record.away:.1f} s); Kanin reconnected.<br>"
+            f"Tasks in the queue before: {_before_text(record)}<br>"
+            f"after: {stats.ready} ready ({source}); "
+            f"{kanin_after} of Kanin's tasks queued (Kanin's own bookkeeping).",
+            kind="ok",
+        )
+        log.info(
+            "Broker restarted in %.1f s: ready before %s, after %d; Kanin's queued %d -> %d.",
+            record.away,
+            "?" if record.ready_before is None else record.ready_before,
+            stats.ready,
+            record.kanin_before,
+            kanin_after,
+        )
+
+    def _update_broker_actions(self) -> None:
+        node = self.local_node
+        can_restart = node.managed and not node.busy
+        self.restart_broker_action.setEnabled(can_restart)
+        self.restart_button.setEnabled(can_restart)
+        self.restart_button.setVisible(node.managed)
+        self.start_local_action.setEnabled(not node.managed and not node.busy)
+
+    @Slot()
+    def _on_start_local_requested(self) -> None:
+        self.start_local_broker()
+
+    @Slot()
+    def _on_restart_requested(self) -> None:
+        self.restart_broker()
+
+    @Slot(int)
+    def _on_pending_changed(self, count: int) -> None:
+        self.composer.set_pending(count)
+        self.pending_label.setText(f"⏳ {count} waiting for the broker")
+        self.pending_label.setVisible(count > 0)
 
     @Slot()
     def _on_settings_applied(self) -> None:
@@ -408,19 +712,72 @@ class MainWindow(QMainWindow):
     def on_about_to_quit(self) -> None:
         """The application is quitting without the window being closed: stop the same way."""
         if not self._closed:
+            self._force_close = True  # quitting cannot be cancelled any more
+            self.close()
+
+    def _may_close(self) -> bool:
+        """Ask first when tasks wait for a broker that is away; False to keep the window."""
+        pending = self.controller.pending_count
+        if self._force_close or not pending:
+            return True
+        choice = self.ask_pending(pending)
+        if choice is PendingChoice.QUIT_ANYWAY:
+            log.warning("Quitting with %d task(s) the broker never confirmed.", pending)
+            return True
+        if choice is PendingChoice.PUBLISH_AND_WAIT:
+            log.info("Kanin closes once the %d waiting task(s) are confirmed.", pending)
+            self.statusBar().showMessage(
+                f"Kanin closes once the {pending} waiting task(s) are confirmed by the broker."
+            )
+            self._close_when_sent.start()
+        return False
+
+    @Slot()
+    def _on_close_when_sent_tick(self) -> None:
+        if self.controller.pending_count == 0 and self.controller.unconfirmed_count == 0:
+            self._close_when_sent.stop()
+            self._force_close = True
             self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        """Stop workers gracefully (tasks go back to the queue), drain the producer, close."""
+        """Stop workers gracefully (tasks go back to the queue), drain the producer, close.
+
+        With tasks waiting for a broker that is away, ask first (publish and wait,
+        quit anyway, cancel). A local node that Kanin started is stopped; its data stays.
+        """
         if not self._closed:
+            if not self._may_close():
+                event.ignore()
+                return
             self._closed = True
+            self._close_when_sent.stop()
             self.store.save_geometry(self.saveGeometry(), self.saveState())
             # The window goes away at once; the threads get up to shutdown_timeout to stop.
             self.hide()
             log.info("Closing: workers stop and give their tasks back to the queue.")
             self.controller.shutdown(self.shutdown_timeout)
+            self.local_node.close()
             self.log_view.detach()
         event.accept()
+
+
+def _html_lines(text: str) -> str:
+    return "<br>".join(html.escape(line) for line in text.splitlines())
+
+
+def _source_name(source: str) -> str:
+    return {
+        "AMQP passive declare": "the broker's count, from a passive queue.declare",
+        "management API": "the broker's count, from the management API",
+    }.get(source, source)
+
+
+def _before_text(record: RestartRecord) -> str:
+    if record.ready_before is None:
+        broker = "no reading from the broker yet"
+    else:
+        broker = f"{record.ready_before} ready ({record.source_before})"
+    return f"{broker}; {record.kanin_before} of Kanin's tasks queued (Kanin's own bookkeeping)."
 
 
 def _group(title: str, widget: QWidget) -> QGroupBox:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from core.monitor import Source
+from core.monitor import QueueStats, Source
 from desktop.chart import ThroughputChart
 from desktop.controller import QueueSample
 
@@ -35,6 +35,9 @@ class QueuePanel(QWidget):
         self.unacked_source = _source_label()
         self.consumers_source = _source_label()
         self.rate_source = _source_label()
+        self.dead_name = QLabel("Dead-lettered")
+        self.dead_value = _value_label()
+        self.dead_source = _source_label()
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #c62828;")
@@ -53,7 +56,11 @@ class QueuePanel(QWidget):
             grid.addWidget(QLabel(name), row, 0)
             grid.addWidget(value, row, 1)
             grid.addWidget(source, row, 2)
+        grid.addWidget(self.dead_name, len(rows), 0)
+        grid.addWidget(self.dead_value, len(rows), 1)
+        grid.addWidget(self.dead_source, len(rows), 2)
         grid.setColumnStretch(2, 1)
+        self._show_dead(False)
 
         self.chart = ThroughputChart()
         layout = QVBoxLayout(self)
@@ -72,6 +79,27 @@ class QueuePanel(QWidget):
         if description:
             text += f"  <span style='color:#6b7280'>({description})</span>"
         self.title.setText(text)
+
+    @property
+    def dead_letter_shown(self) -> bool:
+        """True while the dead-letter queue's row is shown."""
+        return not self.dead_value.isHidden()
+
+    def _show_dead(self, shown: bool) -> None:
+        for label in (self.dead_name, self.dead_value, self.dead_source):
+            label.setVisible(shown)
+
+    @Slot(object)
+    def _on_dead_letter_sampled(self, stats: QueueStats) -> None:
+        if stats.ready is None:  # no dead-letter queue (no policy set up by Kanin)
+            self._show_dead(False)
+            return
+        self.dead_value.setText(str(stats.ready))
+        self.dead_source.setText(
+            f"in '{stats.queue}', the dead-letter queue of poison tasks "
+            f"({_source_text(stats.source_of('ready'))})"
+        )
+        self._show_dead(True)
 
     @Slot(object)
     def _on_sample_taken(self, sample: QueueSample) -> None:

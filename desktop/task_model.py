@@ -33,20 +33,31 @@ class TaskState(enum.Enum):
     """Where a task is in its life, as the table shows it."""
 
     SENDING = "sending"
+    WAITING = "waiting for broker"
     QUEUED = "queued"
     RUNNING = "running"
     REDELIVERED = "redelivered"
+    RETRYING = "failed, retrying"
     DONE = "done"
     FAILED = "failed"
+    DEAD_LETTERED = "dead-lettered"
+
+    @property
+    def final(self) -> bool:
+        """True for states a task does not leave (done, failed, dead-lettered)."""
+        return self in (TaskState.DONE, TaskState.FAILED, TaskState.DEAD_LETTERED)
 
 
 _STATE_COLORS = {
     TaskState.SENDING: QColor("#8a8f98"),
+    TaskState.WAITING: QColor("#a15c00"),
     TaskState.QUEUED: QColor("#3b6fb6"),
     TaskState.RUNNING: QColor("#c77700"),
     TaskState.REDELIVERED: QColor("#b03a8c"),
+    TaskState.RETRYING: QColor("#d84315"),
     TaskState.DONE: QColor("#2e7d32"),
     TaskState.FAILED: QColor("#c62828"),
+    TaskState.DEAD_LETTERED: QColor("#6a1b9a"),
 }
 
 
@@ -105,6 +116,10 @@ class TaskRow:
         """The state column's text, e.g. ``running on W-2`` or ``done (redelivered)``."""
         if self.state is TaskState.RUNNING:
             text = f"running on {self.worker}"
+        elif self.state is TaskState.RETRYING and self.delivery_count:
+            text = f"failed (delivery {self.delivery_count}), retrying"
+        elif self.state is TaskState.DEAD_LETTERED and self.delivery_count:
+            text = f"dead-lettered after {self.delivery_count} deliveries"
         else:
             text = str(self.state.value)
         if self.redelivered and self.state in (TaskState.RUNNING, TaskState.DONE):
@@ -255,7 +270,7 @@ class TaskTableModel(QAbstractTableModel):
         """
         rows = self._rows
         position = min(self._frontier, len(rows))
-        while position < len(rows) and rows[position].state in (TaskState.DONE, TaskState.FAILED):
+        while position < len(rows) and rows[position].state.final:
             position += 1
         self._frontier = position
         return position
@@ -303,7 +318,7 @@ class TaskTableModel(QAbstractTableModel):
         row.state = state
         if row.row >= 0:
             self._changed.add(row.row)
-            if row.row < self._frontier and state not in (TaskState.DONE, TaskState.FAILED):
+            if row.row < self._frontier and not state.final:
                 self._frontier = row.row
 
     def _touch(self, row: TaskRow) -> None:
@@ -311,17 +326,35 @@ class TaskTableModel(QAbstractTableModel):
             self._changed.add(row.row)
 
     def mark_confirmed(self, task_ids: Iterable[str]) -> None:
-        """The broker confirmed these tasks: *sending* becomes *queued*."""
+        """The broker confirmed these tasks: *sending* (or *waiting*) becomes *queued*."""
+        for task_id in task_ids:
+            row = self._by_id.get(task_id)
+            if row is not None and row.state in (TaskState.SENDING, TaskState.WAITING):
+                self._set_state(row, TaskState.QUEUED)
+
+    def mark_waiting(self, task_ids: Iterable[str]) -> None:
+        """The broker is away: these unconfirmed tasks wait to be published once it is back."""
         for task_id in task_ids:
             row = self._by_id.get(task_id)
             if row is not None and row.state is TaskState.SENDING:
-                self._set_state(row, TaskState.QUEUED)
+                self._set_state(row, TaskState.WAITING)
+
+    def mark_published(self, task_ids: Iterable[str]) -> None:
+        """The producer handed these tasks to the broker: *waiting* becomes *sending*."""
+        for task_id in task_ids:
+            row = self._by_id.get(task_id)
+            if row is not None and row.state is TaskState.WAITING:
+                self._set_state(row, TaskState.SENDING)
 
     def mark_rejected(self, task_ids: Iterable[str], reason: str) -> None:
         """The broker refused these tasks, or they could not be sent."""
         for task_id in task_ids:
             row = self._by_id.get(task_id)
-            if row is not None and row.state in (TaskState.SENDING, TaskState.QUEUED):
+            if row is not None and row.state in (
+                TaskState.SENDING,
+                TaskState.WAITING,
+                TaskState.QUEUED,
+            ):
                 row.note = reason
                 self._set_state(row, TaskState.FAILED)
 
@@ -372,15 +405,39 @@ class TaskTableModel(QAbstractTableModel):
         row.note = reason
         self._set_state(row, TaskState.FAILED)
 
-    def mark_failed(self, task_id: str, error: str, requeued: bool) -> None:
-        """The work raised; a requeued task will come back."""
+    def mark_failed(
+        self,
+        task_id: str,
+        error: str,
+        requeued: bool,
+        *,
+        attempt: int | None = None,
+        dead_lettered: bool = False,
+    ) -> None:
+        """The work raised: a requeued task is *failed, retrying*, else failed or dead-lettered.
+
+        Args:
+            task_id: the task.
+            error: what the work raised.
+            requeued: the task went back to the queue and will come back.
+            attempt: which delivery failed, when the broker (or Kanin) counted it.
+            dead_lettered: not requeued, but routed to the dead-letter queue.
+        """
         row = self._by_id.get(task_id)
         if row is None:
             return
-        row.note = f"{error} ({'back in the queue' if requeued else 'not requeued'})"
+        if attempt:
+            row.delivery_count = attempt
         if requeued:
+            row.note = f"{error} (back in the queue)"
             row.redelivered = True
-        self._set_state(row, TaskState.FAILED)
+            self._set_state(row, TaskState.RETRYING)
+        elif dead_lettered:
+            row.note = f"{error} (moved to the dead-letter queue)"
+            self._set_state(row, TaskState.DEAD_LETTERED)
+        else:
+            row.note = f"{error} (not requeued)"
+            self._set_state(row, TaskState.FAILED)
 
     def flush(self) -> None:
         """Insert pending rows in one batch and announce changed rows in a few ranges."""
@@ -413,9 +470,9 @@ class TaskTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(first_row, 0), self.index(last_row, last_column))
 
     def clear_finished(self) -> int:
-        """Forget done and failed tasks; returns how many rows went away."""
+        """Forget done, failed and dead-lettered tasks; returns how many rows went away."""
         self.flush()
-        keep = [r for r in self._rows if r.state not in (TaskState.DONE, TaskState.FAILED)]
+        keep = [r for r in self._rows if not r.state.final]
         removed = len(self._rows) - len(keep)
         if not removed:
             return 0

@@ -133,7 +133,7 @@ class TaskTablePanel(QWidget):
             f"   {total} task{'s' if total != 1 else ''}"
             + (": " + ", ".join(parts) if parts else "")
         )
-        self.clear_button.setEnabled(bool(counts[TaskState.DONE] or counts[TaskState.FAILED]))
+        self.clear_button.setEnabled(any(counts[s] for s in TaskState if s.final))
         if self.follow_box.isChecked():
             self.follow()
 

@@ -4,6 +4,10 @@
 thread; it also must be used from one thread only. The watcher owns it in a
 thread named ``kanin-monitor`` and posts each reading, plus the broker's
 version (from the connection's ``server_properties``), to the bridge.
+
+It also reads the dead-letter queue ``<queue>.dead`` (``core.policies``)
+with a passive declare, so the window can show poison tasks piling up there;
+that reading's ``ready`` is ``None`` while the queue does not exist.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import pika
 
 from core.errors import describe
 from core.monitor import QueueMonitor
+from core.policies import dead_letter_queue_name
 from core.settings import ConnectionSettings
 from desktop.bridge import BrokerInfo, EventBridge
 
@@ -68,6 +73,9 @@ class QueueWatcher:
 
     def _run(self) -> None:
         monitor = QueueMonitor(self._settings, self._queue, management_port=self._management_port)
+        dead = QueueMonitor(
+            self._settings, dead_letter_queue_name(self._queue), management_port=None
+        )
         version_known = False
         try:
             while not self._stop.is_set():
@@ -75,11 +83,14 @@ class QueueWatcher:
                     version_known = self._fetch_version()
                 stats = monitor.poll()
                 self._bridge.post(stats)
+                if stats.ready is not None:
+                    self._bridge.post(dead.poll())
                 # After a failure, wait longer: a refused login must not hammer the broker.
                 delay = self._interval if stats.ready is not None else 5 * self._interval
                 self._stop.wait(delay)
         finally:
             monitor.close()
+            dead.close()
 
     def _fetch_version(self) -> bool:
         """Ask the broker for its product and version; True when it answered."""

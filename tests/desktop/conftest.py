@@ -12,11 +12,18 @@ from pytestqt.qtbot import QtBot
 
 from core.tasks import Delivery
 from desktop.app import create_window
+from desktop.local_node import LocalNode
 from desktop.main_window import MainWindow
 from desktop.preferences import MemorySecrets
+from desktop.quit_question import AskPending, PendingChoice
 
 SECONDS_PER_DOT = 0.2
 WindowFactory = Callable[..., MainWindow]
+
+
+def quit_anyway(count: int) -> PendingChoice:
+    """The tests' default answer to the quit question: never a modal dialog."""
+    return PendingChoice.QUIT_ANYWAY
 
 
 def fast_work(delivery: Delivery) -> float:
@@ -52,8 +59,13 @@ def make_window(
         url: str | None = broker_url,
         queue: str | None = queue_name,
         settings: QSettings | None = None,
+        local_node: LocalNode | None = None,
+        local_broker: bool = False,
+        ask_pending: AskPending = quit_anyway,
     ) -> MainWindow:
-        args = argparse.Namespace(url=[url] if url else None, queue=queue)
+        args = argparse.Namespace(
+            url=[url] if url else None, queue=queue, local_broker=local_broker
+        )
         window = create_window(
             args,
             qsettings=settings or qsettings,
@@ -61,6 +73,8 @@ def make_window(
             work=fast_work,
             environ={},
             management_port=None,
+            local_node=local_node,
+            ask_pending=ask_pending,
         )
         windows.append(window)
         qtbot.addWidget(window)

@@ -1,0 +1,118 @@
+"""Notice strips above the panels: the local-broker offer and the broker-restart report."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+_STYLES = {
+    "info": ("#e8f1fb", "#b6d0ee", "#0f3a66"),
+    "ok": ("#e8f5e9", "#b9dcbb", "#1b5e20"),
+    "warn": ("#fff4e5", "#f3d19c", "#6b3f00"),
+    "error": ("#fdecea", "#f5c2c0", "#7f1d1d"),
+}
+
+
+class NoticeBanner(QFrame):
+    """A strip with a sentence, an optional busy bar with elapsed seconds, a button and a close box.
+
+    Args:
+        action_text: the action button's text ("" for none).
+        parent: the parent widget.
+
+    Signals:
+        action_requested(): the action button was clicked.
+    """
+
+    action_requested = Signal()
+
+    def __init__(self, action_text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("notice")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)  # busy: the operation gives no percentage
+        self.progress.setFixedWidth(120)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.elapsed_label = QLabel()
+        self.elapsed_label.hide()
+        self.action_button = QPushButton(action_text)
+        self.action_button.setVisible(bool(action_text))
+        self.close_button = QPushButton("Dismiss")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.elapsed_label)
+        layout.addWidget(self.action_button)
+        layout.addWidget(self.close_button)
+        self._began = 0.0
+        self._timer = QTimer(self)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self._on_tick)
+        self.action_button.clicked.connect(self.action_requested)
+        self.close_button.clicked.connect(self._on_close_clicked)
+        self._style("info")
+        self.hide()
+
+    @property
+    def text(self) -> str:
+        """The sentence shown (rich text)."""
+        return self.label.text()
+
+    @property
+    def busy(self) -> bool:
+        """True while the busy bar runs."""
+        return self._timer.isActive()
+
+    def show_message(
+        self, html: str, *, kind: str = "info", busy: bool = False, action: bool = False
+    ) -> None:
+        """Show the banner.
+
+        Args:
+            html: the sentence (rich text).
+            kind: ``info``, ``ok``, ``warn`` or ``error`` (the colours).
+            busy: run the busy bar and count the seconds (until the next message
+                without ``busy``).
+            action: show the action button.
+        """
+        self._style(kind)
+        self.label.setText(html)
+        if busy and not self._timer.isActive():
+            self._began = time.monotonic()
+            self._timer.start()
+            self._on_tick()
+        elif not busy:
+            self._timer.stop()
+        self.progress.setVisible(busy)
+        self.elapsed_label.setVisible(busy)
+        self.action_button.setVisible(action and bool(self.action_button.text()))
+        self.close_button.setVisible(not busy)
+        self.show()
+
+    def dismiss(self) -> None:
+        """Hide the banner and stop its timer."""
+        self._timer.stop()
+        self.hide()
+
+    @Slot()
+    def _on_close_clicked(self) -> None:
+        self.dismiss()
+
+    @Slot()
+    def _on_tick(self) -> None:
+        self.elapsed_label.setText(f"{time.monotonic() - self._began:.0f} s")
+
+    def _style(self, kind: str) -> None:
+        background, border, color = _STYLES.get(kind, _STYLES["info"])
+        self.setStyleSheet(
+            f"QFrame#notice {{ background: {background}; border: 1px solid {border};"
+            f" border-radius: 4px; }} QFrame#notice QLabel {{ color: {color}; }}"
+        )
