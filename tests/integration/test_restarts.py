@@ -33,6 +33,7 @@ from core.worker import AckMode, WorkerOptions
 from tests.helpers.broker import unique_queue
 from tests.helpers.private_broker import connect, fill, ready_count
 from tests.helpers.recorder import Recorder
+from tests.helpers.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.private_broker
 
@@ -341,3 +342,34 @@ def test_a_cluster_node_that_is_down_is_skipped(private_broker, recorder, pool_f
     tasks = [Task.new(f"0:{i}") for i in range(5)]
     fill(settings, spec, tasks)
     recorder.wait_for(lambda: set(completions(recorder)) == {t.id for t in tasks})
+
+
+def test_dropped_connections_are_reestablished_and_nothing_is_lost(
+    private_broker, recorder, pool_factory
+):
+    proxy = TcpProxy(private_broker.amqp_port)
+    try:
+        settings = ConnectionSettings.from_urls([f"amqp://guest:guest@127.0.0.1:{proxy.port}/%2F"])
+        spec = QueueSpec(unique_queue("dropped"))
+        pool = WorkerPool(settings, spec, recorder, WorkerOptions(), work=timed_work)
+        pool_factory.append(pool)
+        pool.add(3)
+        recorder.wait_count(WorkerConnected, 3)
+        tasks = [Task.new(f"0.05:{i}") for i in range(60)]
+        fill(ConnectionSettings.from_urls([private_broker.amqp_url]), spec, tasks)
+        for round_ in range(2):
+            recorder.wait_for(lambda n=round_: len(completions(recorder)) >= 15 * (n + 1))
+            proxy.drop_all()  # a reset, as when the network fails: StreamLostError
+            recorder.wait_count(WorkerConnected, 3 * (round_ + 2), timeout=15)
+        recorder.wait_for(lambda: set(completions(recorder)) >= {t.id for t in tasks})
+    finally:
+        for pool in pool_factory:
+            pool.stop_all(timeout=15)
+        proxy.close()
+    reasons = [e.reason for e in recorder.of(WorkerReconnecting)]
+    assert len(reasons) >= 6
+    print(f"\ndropped connections: {len(reasons)} reconnects, e.g. {reasons[0]}")
+    assert all("lost" in r or "closed" in r for r in reasons), reasons
+    twice = {i for i, n in completions(recorder).items() if n > 1}
+    assert twice <= redelivered_ids(recorder)
+    assert ready_count(private_broker, spec.name) == 0
