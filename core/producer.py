@@ -93,6 +93,7 @@ class Producer:
         self._start_error: BrokerError | None = None
         self._thread: threading.Thread | None = None
         self._report: QueueReport | None = None
+        self._address: Any = settings.primary  # the node of the current connection
         self._unsettled = 0
         self._idle = threading.Condition(self._lock)
         self.connected = threading.Event()
@@ -266,6 +267,7 @@ class Producer:
 
     def _run_connection(self, address: Any) -> BaseException | None:
         """Run one SelectConnection until it closes; returns why it closed."""
+        self._address = address
         outcome: dict[str, BaseException | None] = {"error": None}
 
         def on_open_error(connection: pika.SelectConnection, error: BaseException) -> None:
@@ -323,7 +325,7 @@ class Producer:
         self._emit(
             ProducerConnected(
                 time.monotonic(),
-                self.settings.primary.redacted,
+                self._address.redacted,  # the node in use (a cluster: maybe not the first)
                 report.describe() if report else "",
             )
         )
