@@ -334,7 +334,9 @@ class MainWindow(QMainWindow):
         node = self.controller.node
         count = len(settings.urls)
         if node and count > 1:
-            where = f"node in use: {node} (1 of {count})"
+            nodes = [part.strip() for part in settings.redacted.split(",")]
+            number = nodes.index(node) + 1 if node in nodes else 0
+            where = f"node in use: {node} ({number} of {count})" if number else node
         elif node:
             where = node
         else:

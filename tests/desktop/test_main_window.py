@@ -270,3 +270,17 @@ def test_auto_ack_shows_the_killed_workers_task_as_lost(
     assert row.note.startswith("Lost:")
     assert message_count(controller.settings.queue) == 0  # gone: that is what auto-ack means
     assert name == started.args[1]
+
+
+def test_with_a_cluster_a_node_that_is_down_is_skipped_and_the_status_bar_names_the_one_in_use(
+    qtbot: QtBot, make_window: WindowFactory, broker_url: str
+) -> None:
+    window = make_window(url=f"amqp://guest:guest@127.0.0.1:1/%2F,{broker_url}")
+    wait_connected(qtbot, window.controller)
+    text = window.url_label.text()
+    in_use = broker_url.split("@")[-1].split("/")[0]
+    assert f"node in use: amqp://guest:***@{in_use}" in text
+    assert "(2 of 2)" in text
+    assert "127.0.0.1:1/" not in text  # the node that is down is not the one shown
+    assert "127.0.0.1:1/" in window.url_label.toolTip()  # but it is still configured
+    assert in_use in window.state_label.text()
