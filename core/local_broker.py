@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "kanin"
 STATE_FILE = "node.json"
-_PORT_RANGE = (20000, 45000)  # the CLI tools use dist_port + 10000 .. + 10010
+_PORT_RANGE = (20000, 32000)  # below Linux ephemeral ports; CLI tools use dist_port + 10000
 _DEBIAN_BIN = Path("/usr/lib/rabbitmq/bin")
 
 
@@ -456,7 +456,13 @@ class LocalBroker:
         self.start(timeout)
 
     def close(self) -> None:
-        """On quit: stop the node when this object started it; its data stays."""
+        """On quit: stop the node when this object started it; its data stays.
+
+        A node that was already running when ``start()`` was called (another
+        Kanin window, or one left by a crashed run) is adopted and left
+        running: another window may still be using it. ``stop()`` stops it
+        regardless.
+        """
         if self.started_here:
             self.stop()
             self.started_here = False
