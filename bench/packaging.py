@@ -324,7 +324,7 @@ class Startup:
 
     Attributes:
         label: what was started.
-        warm: seconds per run, page cache warm (after one unrecorded start).
+        warm: seconds per run, started again right after a cold start.
         cold: seconds per run, page cache dropped before each.
     """
 
@@ -346,20 +346,18 @@ def start(command: Sequence[str], *, cold: bool, attempts: int = 2) -> float:
 
 
 def measure_startups(programs: Sequence[tuple[str, list[str]]], runs: int) -> list[Startup]:
-    """Start every program ``runs`` times cold, then once unrecorded, then ``runs`` times warm.
+    """Start every program ``runs`` times cold and ``runs`` times warm.
 
-    The programs take turns (round robin), so that a busy spell on the machine
-    slows them alike instead of one of them.
+    Each round starts every program twice: once right after dropping the page
+    cache (cold), then again at once (warm: that cold start has just read
+    everything). Rounds and programs take turns, so a busy spell on the
+    machine slows all programs and both modes alike instead of one of them.
     """
     cold: dict[str, list[float]] = {label: [] for label, _ in programs}
     warm: dict[str, list[float]] = {label: [] for label, _ in programs}
     for _ in range(runs):
         for label, command in programs:
             cold[label].append(start(command, cold=True))
-    for _, command in programs:
-        start(command, cold=False)
-    for _ in range(runs):
-        for label, command in programs:
             warm[label].append(start(command, cold=False))
     result = []
     for label, _ in programs:
@@ -475,7 +473,8 @@ def render(
         "(`XDG_CONFIG_HOME`), its own X server, its own queue (deleted afterwards) and the local "
         "broker; Kanin is then closed with SIGTERM. *Cold*: `sync; echo 3 > "
         "/proc/sys/vm/drop_caches` before each run (Python, Qt and the binary read "
-        "from disk); *warm*: after one unrecorded start. From source = the "
+        "from disk); *warm*: started again right after that cold start. The "
+        "programs and modes take turns. From source = the "
         "`.venv/bin/kanin` entry point. The one-file binary unpacks itself into a "
         "temporary folder on every start, warm or cold. This machine is a VM whose "
         "disk the host caches, so *cold* means re-reading from a fast virtual disk. "
