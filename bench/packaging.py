@@ -475,10 +475,13 @@ def render(
         "/proc/sys/vm/drop_caches` before each run (Python, Qt and the binary read "
         "from disk); *warm*: started again right after that cold start. The "
         "programs and modes take turns. From source = the "
-        "`.venv/bin/kanin` entry point. The one-file binary unpacks itself into a "
-        "temporary folder on every start, warm or cold. This machine is a VM whose "
-        "disk the host caches, so *cold* means re-reading from a fast virtual disk. "
-        "Build times are wall-clock times on the same shared machine and vary with its load.",
+        "`.venv/bin/kanin` entry point. The one-file binary unpacks itself (about "
+        f"{mib(final.size)}) into a temporary folder on every start, warm or cold. "
+        "This machine is a VM whose disk the host caches, so *cold* means re-reading "
+        "from a fast virtual disk. "
+        "Build times are wall-clock times on the same shared machine and vary with its load; "
+        "on it, repeating this benchmark moved the start-up medians by up to about 0.3 s, "
+        "so compare the programs within one run.",
         END,
     ]
     return "\n".join(lines) + "\n"
