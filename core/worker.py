@@ -289,6 +289,11 @@ class Worker:
         """Crash on purpose: drop the connection without an ack and stop working at once."""
         self._kill.set()
         self._wake.set()
+        self._shutdown_socket()
+        self._interrupt()
+
+    def _shutdown_socket(self) -> None:
+        """Cut the TCP connection at once (safe from any thread): the broker requeues unacked."""
         with self._lock:
             sock = self._socket
         if sock is not None:
@@ -296,7 +301,6 @@ class Worker:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self._interrupt()
 
     def status(self) -> WorkerStatus:
         """A copy of the current state and counters."""
@@ -700,13 +704,7 @@ class Worker:
 
     def _drop(self, connection: BlockingConnection) -> None:
         """Abandon the connection like a crashed process: no ack, no close handshake."""
-        with self._lock:
-            sock = self._socket
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._shutdown_socket()
         _close_quietly(connection)
 
     # ----------------------------------------------------------------- reporting
