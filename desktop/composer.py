@@ -110,7 +110,7 @@ class TaskComposer(QWidget):
         """
         noun = "task waits" if count == 1 else "tasks wait"
         self.pending_label.setText(
-            f"⏳ {count} {noun} for the broker; they are published with confirms once it is back."
+            f"{count} {noun} for the broker: published with confirms once it is back."
         )
         self.pending_label.setVisible(count > 0)
 

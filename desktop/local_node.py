@@ -78,6 +78,7 @@ class LocalNode(QObject):
         self._broker = broker
         self._owned = False  # this object launched the node: stop it on quit
         self._thread: threading.Thread | None = None
+        self._busy = False  # cleared before the last signal of an operation
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------- facts (GUI thread)
@@ -104,9 +105,8 @@ class LocalNode(QObject):
 
     @property
     def busy(self) -> bool:
-        """True while an operation runs in the background."""
-        thread = self._thread
-        return thread is not None and thread.is_alive()
+        """True while an operation runs in the background (False once its result is signalled)."""
+        return self._busy
 
     # ----------------------------------------------------------------- operations
 
@@ -160,11 +160,17 @@ class LocalNode(QObject):
 
     def _run(self, target: Callable[[], None]) -> bool:
         with self._lock:
-            if self.busy:
+            if self._busy:
                 return False
+            self._busy = True
             self._thread = threading.Thread(target=target, name="kanin-local-broker", daemon=True)
             self._thread.start()
         return True
+
+    def _done(self) -> None:
+        """The operation is over: receivers of its last signal see ``busy`` False."""
+        with self._lock:
+            self._busy = False
 
     def _do_start(self) -> None:
         broker = self._broker
@@ -172,6 +178,7 @@ class LocalNode(QObject):
             if broker is None:
                 server = self._find()
                 if server is None:
+                    self._done()
                     self.failed.emit(install_hint())
                     return
                 broker = LocalBroker(self._base_dir, server=server)
@@ -181,16 +188,19 @@ class LocalNode(QObject):
             broker.start()
             if not was_running:
                 self._owned = True
-        except LocalBrokerError as exc:
+        except (LocalBrokerError, OSError) as exc:
+            self._done()
             self.phase_changed.emit(NodePhase.STOPPED)
             self.failed.emit(str(exc))
             return
+        self._done()
         self.phase_changed.emit(NodePhase.RUNNING)
         self.started.emit(broker.amqp_url)
 
     def _do_restart(self) -> None:
         broker = self._broker
         if broker is None:
+            self._done()
             return
         began = time.monotonic()
         try:
@@ -198,9 +208,11 @@ class LocalNode(QObject):
             broker.stop()
             self.phase_changed.emit(NodePhase.STARTING)
             broker.start()
-        except LocalBrokerError as exc:
+        except (LocalBrokerError, OSError) as exc:
+            self._done()
             self.phase_changed.emit(NodePhase.STOPPED)
             self.failed.emit(str(exc))
             return
+        self._done()
         self.phase_changed.emit(NodePhase.RUNNING)
         self.restarted.emit(time.monotonic() - began)

@@ -421,6 +421,8 @@ class MainWindow(QMainWindow):
             "the window keeps working meanwhile.",
             busy=True,
         )
+        if not self.controller.started:
+            self.state_label.setText("Starting Kanin's local broker…")
         self._update_broker_actions()
         return True
 
@@ -575,7 +577,7 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def _on_pending_changed(self, count: int) -> None:
         self.composer.set_pending(count)
-        self.pending_label.setText(f"⏳ {count} waiting for the broker")
+        self.pending_label.setText(f"{count} waiting for the broker")
         self.pending_label.setVisible(count > 0)
 
     @Slot()
