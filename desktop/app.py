@@ -38,7 +38,7 @@ from PySide6.QtWidgets import QApplication
 
 from core.events import WorkerState
 from core.settings import ENV_VAR, SettingsError
-from core.worker import Work, dot_work
+from core.worker import Work, poison_work
 from desktop.controller import Controller
 from desktop.local_node import LocalNode
 from desktop.main_window import MainWindow
@@ -172,7 +172,7 @@ def create_window(
     *,
     qsettings: QSettings | None = None,
     secrets: SecretStore | None = None,
-    work: Work = dot_work,
+    work: Work = poison_work,
     environ: dict[str, str] | None = None,
     management_port: int | None = 15672,
     local_node: LocalNode | None = None,
@@ -189,7 +189,8 @@ def create_window(
         qsettings: where to remember settings; tests pass one on a temporary file.
             Default: the user's ``QSettings("Kanin", "Kanin")``.
         secrets: where a remembered password lives (default: the system keyring).
-        work: decides each task's work (default: one second per ``.``).
+        work: decides each task's work (default: one second per ``.``, and a task
+            containing the word "poison" fails, to show retries and dead-lettering).
         environ: the environment, for ``KANIN_URL`` (default ``os.environ``).
         management_port: the management plugin's port for the queue panel.
         local_node: the managed local node (default: in ``args.local_broker_dir``,

@@ -35,7 +35,10 @@ class TaskComposer(QWidget):
         self.text_edit = QLineEdit("Hello World...")
         self.text_edit.setPlaceholderText("Task text: each '.' is one second of work")
         self.text_edit.setClearButtonEnabled(True)
-        self.text_edit.setToolTip("Each '.' in the text is one second of work (as in the tutorial)")
+        self.text_edit.setToolTip(
+            "Each '.' in the text is one second of work (as in the tutorial); a task "
+            "containing the word 'poison' fails, to show retries and the dead-letter queue"
+        )
         self.count_box = QSpinBox()
         self.count_box.setRange(1, 100_000)
         self.count_box.setValue(1)

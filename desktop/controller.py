@@ -20,7 +20,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QMetaMethod, QObject, QTimer, Signal, SignalInstance, Slot
 
@@ -43,6 +43,7 @@ from core.events import (
 )
 from core.monitor import QueueStats
 from core.tasks import Task
+from core.topology import QueueType
 from core.worker import AckMode, Work, WorkerStatus, dot_work
 from desktop.bridge import BrokerInfo, Item
 from desktop.preferences import AppSettings, from_urls
@@ -157,6 +158,7 @@ class Controller(QObject):
         self._samples: collections.deque[tuple[float, int, int]] = collections.deque()
         self._statuses: list[WorkerStatus] = []
         self._last_stats: QueueStats | None = None
+        self._max_attempts: int | None = None
         self._node = ""
         self._pending = 0
         self._task_counter = 0
@@ -193,6 +195,32 @@ class Controller(QObject):
     def queue_kind(self) -> str:
         """``quorum queue`` or ``classic queue`` once the queue was declared, else ""."""
         return self._queue_kind
+
+    @property
+    def queue_type(self) -> QueueType | None:
+        """The queue's type as the producer's declare found it (``None`` before)."""
+        producer = self._session.producer
+        report = producer.report if producer is not None else None
+        return report.queue_type if report is not None else None
+
+    @property
+    def max_attempts(self) -> int | None:
+        """Attempts before a failing task is dead-lettered (``None``: given back forever)."""
+        return self._max_attempts
+
+    def set_max_attempts(self, attempts: int | None) -> None:
+        """Workers started from now on dead-letter a task at its ``attempts``-th failure.
+
+        Call it once the queue's dead-letter policy exists (``core.policies``):
+        without it the broker would drop the rejected task.
+
+        Args:
+            attempts: the limit, or ``None`` to give failed tasks back forever.
+        """
+        self._max_attempts = attempts
+        pool = self._session.pool
+        if pool is not None:
+            pool.options = replace(pool.options, max_attempts=attempts)
 
     @property
     def started(self) -> bool:
@@ -274,7 +302,11 @@ class Controller(QObject):
         alive = len(old.pool.names(alive_only=True)) if old.pool is not None else 0
         self._process(old.bridge.drain())
         self._retire(old)
+        if settings.queue != old.settings.queue or settings.urls != old.settings.urls:
+            self._max_attempts = None  # the dead-letter policy was for the old queue
         self._session = Session(settings, self._work, self._watch_interval, self._management_port)
+        if self._max_attempts is not None:
+            self.set_max_attempts(self._max_attempts)
         self._statuses = []
         if self._started:
             self._begin_session()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from core.errors import BrokerError
 from core.local_broker import (
     LocalBroker,
     LocalBrokerError,
@@ -27,6 +28,9 @@ from core.local_broker import (
     find_server,
     install_hint,
 )
+from core.policies import setup_dead_lettering
+from core.settings import ConnectionSettings
+from core.topology import QueueType
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +61,17 @@ class LocalNode(QObject):
         started(str): the node accepts connections (its AMQP URL, with ``guest``).
         restarted(float): a restart finished; seconds the broker was away.
         failed(str): an operation failed (the message says why and what to do).
+        dead_lettering_ready(object): the dead-letter policy is set (a
+            ``core.policies.DeadLetterSetup``).
+        dead_lettering_failed(str): the policy could not be set (why).
     """
 
     phase_changed = Signal(str)
     started = Signal(str)
     restarted = Signal(float)
     failed = Signal(str)
+    dead_lettering_ready = Signal(object)
+    dead_lettering_failed = Signal(str)
 
     def __init__(
         self,
@@ -128,6 +137,45 @@ class LocalNode(QObject):
         if self._broker is None:
             return False
         return self._run(self._do_restart)
+
+    def setup_dead_lettering(
+        self,
+        settings: ConnectionSettings,
+        queue: str,
+        max_attempts: int,
+        queue_type: QueueType,
+    ) -> bool:
+        """Set the dead-letter policy on ``queue`` of the managed node, in the background.
+
+        Tasks failing ``max_attempts`` times then go to ``<queue>.dead``
+        (``core.policies``); ``dead_lettering_ready`` or ``dead_lettering_failed`` follows.
+
+        Args:
+            settings: the connection to the managed node.
+            queue: the work queue.
+            max_attempts: attempts before a failing task is dead-lettered.
+            queue_type: the work queue's type (a classic queue gets no delivery limit).
+
+        Returns:
+            False when no node is managed or an operation is already running.
+        """
+        broker = self._broker
+        if broker is None:
+            return False
+
+        def run() -> None:
+            try:
+                setup = setup_dead_lettering(
+                    settings, queue, max_attempts, queue_type=queue_type, broker=broker
+                )
+            except BrokerError as exc:
+                self._done()
+                self.dead_lettering_failed.emit(str(exc))
+                return
+            self._done()
+            self.dead_lettering_ready.emit(setup)
+
+        return self._run(run)
 
     def close(self, timeout: float = 30.0) -> bool:
         """On quit (GUI thread, blocks about 1 s): stop the node if this object started it.

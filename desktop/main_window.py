@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.local_broker import install_hint
+from core.policies import DeadLetterSetup
+from core.settings import SettingsError
 from desktop.banners import NoticeBanner
 from desktop.composer import TaskComposer
 from desktop.controller import ConnectionState, Controller, QueueSample
@@ -45,6 +47,9 @@ from desktop.task_table import TaskTablePanel
 from desktop.worker_cards import WorkersPanel
 
 log = logging.getLogger(__name__)
+
+DEAD_LETTER_ATTEMPTS = 3
+"""On Kanin's own node, a task failing this many times goes to ``<queue>.dead``."""
 
 _STATE_COLORS = {
     ConnectionState.CONNECTING: "#6b7280",
@@ -154,6 +159,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._force_close = False
         self._ever_connected = False
+        self._dead_lettering_for = ""  # the queue whose dead-letter policy was asked for
         self._close_when_sent = QTimer(self)
         self._close_when_sent.setInterval(100)
         self._close_when_sent.timeout.connect(self._on_close_when_sent_tick)
@@ -327,6 +333,8 @@ class MainWindow(QMainWindow):
         node.restarted.connect(self._on_local_restarted)
         node.failed.connect(self._on_local_failed)
         node.phase_changed.connect(self._on_local_phase_changed)
+        node.dead_lettering_ready.connect(self._on_dead_lettering_ready)
+        node.dead_lettering_failed.connect(self._on_dead_lettering_failed)
         self._update_broker_actions()
 
     def _show_settings(self) -> None:
@@ -370,6 +378,7 @@ class MainWindow(QMainWindow):
                 if not self.local_node.managed:
                     self.broker_offer.dismiss()
             self.queue_panel.set_queue(self.controller.settings.queue, self.controller.queue_kind)
+            self._set_up_dead_lettering()
         elif state == ConnectionState.FAILED:
             self.banner.show_message("Kanin cannot work with the broker.", message)
         elif state == ConnectionState.RECONNECTING and not restarting:
@@ -557,6 +566,45 @@ class MainWindow(QMainWindow):
             record.kanin_before,
             kanin_after,
         )
+
+    def _set_up_dead_lettering(self) -> None:
+        """On Kanin's own node, set the queue's dead-letter policy once (in the background)."""
+        node = self.local_node
+        broker = node.broker
+        controller = self.controller
+        queue = controller.settings.queue
+        queue_type = controller.queue_type
+        if (
+            broker is None
+            or node.busy
+            or queue_type is None
+            or self._dead_lettering_for == queue
+            or f"127.0.0.1:{broker.amqp_port}/" not in controller.node
+        ):
+            return
+        try:
+            connection = controller.settings.connection()
+        except SettingsError:
+            return
+        if node.setup_dead_lettering(connection, queue, DEAD_LETTER_ATTEMPTS, queue_type):
+            self._dead_lettering_for = queue
+            self._update_broker_actions()
+
+    @Slot(object)
+    def _on_dead_lettering_ready(self, setup: DeadLetterSetup) -> None:
+        if setup.queue == self.controller.settings.queue:
+            self.controller.set_max_attempts(setup.max_attempts)
+        self.statusBar().showMessage(
+            f"Tasks failing {setup.max_attempts} times go to '{setup.dead_letter_queue}' "
+            f"(policy {setup.policy}).",
+            8000,
+        )
+        self._update_broker_actions()
+
+    @Slot(str)
+    def _on_dead_lettering_failed(self, message: str) -> None:
+        log.warning("No dead-letter policy: failing tasks are given back forever. %s", message)
+        self._update_broker_actions()
 
     def _update_broker_actions(self) -> None:
         node = self.local_node

@@ -11,6 +11,7 @@ from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
 from core.tasks import Delivery
+from core.worker import Work
 from desktop.app import create_window
 from desktop.local_node import LocalNode
 from desktop.main_window import MainWindow
@@ -62,6 +63,7 @@ def make_window(
         local_node: LocalNode | None = None,
         local_broker: bool = False,
         ask_pending: AskPending = quit_anyway,
+        work: Work = fast_work,
     ) -> MainWindow:
         args = argparse.Namespace(
             url=[url] if url else None, queue=queue, local_broker=local_broker
@@ -70,7 +72,7 @@ def make_window(
             args,
             qsettings=settings or qsettings,
             secrets=secrets,
-            work=fast_work,
+            work=work,
             environ={},
             management_port=None,
             local_node=local_node,

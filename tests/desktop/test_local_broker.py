@@ -8,14 +8,17 @@ broker is never touched.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from core.events import WorkerState
 from core.local_broker import LocalBroker, find_server
+from core.worker import poison_work
 from desktop.controller import ConnectionState
 from desktop.local_node import LocalNode
+from desktop.main_window import DEAD_LETTER_ATTEMPTS
 from desktop.quit_question import PendingChoice
 from desktop.task_model import TaskState
 from tests.desktop.conftest import WindowFactory
@@ -82,6 +85,7 @@ def test_offer_starts_a_local_node_without_blocking_and_quit_stops_it_keeping_it
         assert broker is not None
         assert node.owned
         assert f"127.0.0.1:{broker.amqp_port}" in window.url_label.text()
+        qtbot.waitUntil(lambda: not node.busy, timeout=20_000)  # the dead-letter policy is set
         assert window.restart_broker_action.isEnabled()
         assert window.restart_button.isVisible()
         assert "stops it when you quit" in offer.text
@@ -111,6 +115,7 @@ def test_restart_broker_with_busy_workers_shows_counts_and_every_task_completes(
     window = make_window(url=private_broker.amqp_url, local_node=node)
     controller = window.controller
     qtbot.waitUntil(lambda: connected(window), timeout=15_000)
+    qtbot.waitUntil(lambda: not node.busy, timeout=20_000)  # the dead-letter policy is set
     assert window.restart_broker_action.isEnabled()
     controller.add_workers(2)
     ids = controller.enqueue(["Survives a restart...."] * 8)  # 0.8 s each here
@@ -182,3 +187,45 @@ def test_tasks_enqueued_while_the_broker_is_down_wait_and_quitting_asks_first(
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)  # closed once confirmed
     assert all(model.get(i).state is TaskState.QUEUED for i in ids)  # type: ignore[union-attr]
     assert ready_count(private_broker, queue_name) == 3
+
+
+@pytest.mark.private_broker
+def test_poison_task_shows_its_retries_then_lands_in_the_dead_letter_queue_shown_in_the_panel(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    private_broker: LocalBroker,
+    queue_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    node = LocalNode(broker=private_broker)
+    window = make_window(url=private_broker.amqp_url, local_node=node, work=poison_work)
+    controller = window.controller
+    with qtbot.waitSignal(node.dead_lettering_ready, timeout=30_000):
+        qtbot.waitUntil(lambda: connected(window), timeout=15_000)
+    assert controller.max_attempts == DEAD_LETTER_ATTEMPTS
+    panel = window.queue_panel
+    qtbot.waitUntil(lambda: panel.dead_letter_shown, timeout=10_000)
+    assert f"{queue_name}.dead" in panel.dead_source.text()
+    assert panel.dead_value.text() == "0"
+    seen: list[str] = []
+    [task_id] = controller.enqueue(["A poison pill"])
+    row = controller.model.get(task_id)
+    assert row is not None
+    record_failure = controller.model.mark_failed
+
+    def spy(*args: Any, **kwargs: Any) -> None:  # the table's text after each failure
+        record_failure(*args, **kwargs)
+        seen.append(row.state_text)
+
+    monkeypatch.setattr(controller.model, "mark_failed", spy)
+    controller.add_workers(1)
+    qtbot.waitUntil(lambda: row.state is TaskState.DEAD_LETTERED, timeout=20_000)
+    assert row.delivery_count == DEAD_LETTER_ATTEMPTS
+    assert row.state_text == f"dead-lettered after {DEAD_LETTER_ATTEMPTS} deliveries"
+    assert seen == [
+        "failed (delivery 1), retrying",
+        "failed (delivery 2), retrying",
+        f"dead-lettered after {DEAD_LETTER_ATTEMPTS} deliveries",
+    ]
+    qtbot.waitUntil(lambda: panel.dead_value.text() == "1", timeout=10_000)
+    assert any(s.state is WorkerState.IDLE for s in controller.statuses)  # it survived
