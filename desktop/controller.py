@@ -221,6 +221,8 @@ class Controller(QObject):
         pool = self._session.pool
         if pool is not None:
             pool.options = replace(pool.options, max_attempts=attempts)
+        if self._session.watcher is not None and attempts is not None:
+            self._session.watcher.look_for_dead_letters()  # the policy came with the queue
 
     @property
     def started(self) -> bool:

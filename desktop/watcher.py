@@ -7,7 +7,9 @@ version (from the connection's ``server_properties``), to the bridge.
 
 It also reads the dead-letter queue ``<queue>.dead`` (``core.policies``)
 with a passive declare, so the window can show poison tasks piling up there;
-that reading's ``ready`` is ``None`` while the queue does not exist.
+that reading's ``ready`` is ``None`` while the queue does not exist. A missing
+queue is looked for again only every ``DEAD_LETTER_RECHECK`` readings: each
+failed passive declare costs a channel and a line in the broker's log.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from core.settings import ConnectionSettings
 from desktop.bridge import BrokerInfo, EventBridge
 
 log = logging.getLogger(__name__)
+
+DEAD_LETTER_RECHECK = 10
 
 
 class QueueWatcher:
@@ -53,12 +57,17 @@ class QueueWatcher:
         self._interval = interval
         self._management_port = management_port
         self._stop = threading.Event()
+        self._look_again = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Start the thread."""
         self._thread = threading.Thread(target=self._run, name="kanin-monitor", daemon=True)
         self._thread.start()
+
+    def look_for_dead_letters(self) -> None:
+        """Read the dead-letter queue at the next reading (any thread): it was just made."""
+        self._look_again.set()
 
     def stop(self) -> None:
         """Ask the thread to end (any thread); see ``join``."""
@@ -77,14 +86,21 @@ class QueueWatcher:
             self._settings, dead_letter_queue_name(self._queue), management_port=None
         )
         version_known = False
+        dead_missing = 0  # readings since the dead-letter queue was found missing
         try:
             while not self._stop.is_set():
                 if not version_known:
                     version_known = self._fetch_version()
                 stats = monitor.poll()
                 self._bridge.post(stats)
-                if stats.ready is not None:
-                    self._bridge.post(dead.poll())
+                due = dead_missing % DEAD_LETTER_RECHECK == 0 or self._look_again.is_set()
+                if stats.ready is not None and due:
+                    self._look_again.clear()
+                    reading = dead.poll()
+                    self._bridge.post(reading)
+                    dead_missing = 1 if reading.ready is None else 0
+                elif dead_missing:
+                    dead_missing += 1
                 # After a failure, wait longer: a refused login must not hammer the broker.
                 delay = self._interval if stats.ready is not None else 5 * self._interval
                 self._stop.wait(delay)
