@@ -233,7 +233,7 @@ def _explain_consume(
     missed = [r.case for r in pool_section.rows if r.met is False]
     if missed:
         pool_section.notes.append(
-            f"Missed in: {', '.join(missed)}. Why: Kanin's process needed {kanin_cpu:.0f} µs "
+            f"Missed in: {'; '.join(missed)}. Why: Kanin's process needed {kanin_cpu:.0f} µs "
             f"of CPU per task against raw pika's {pika_cpu:.0f} µs (median over the cases). "
             "The difference is Kanin's bookkeeping around each delivery (a Delivery record, "
             "TaskStarted and TaskFinished events, the worker status under a lock): about 6 µs "
@@ -249,10 +249,12 @@ def _explain_consume(
         gui_cpu = Stat.of(cpu["gui"]).median
         thread = Stat.of(gui_thread).median if gui_thread else 0.0
         gui_section.notes.append(
-            f"Missed in: {', '.join(gui_missed)}. Why: with the window, the process needed "
+            f"Missed in: {'; '.join(gui_missed)}. Why: with the window, the process needed "
             f"{gui_cpu:.0f} µs of CPU per task against {kanin_cpu:.0f} µs headless; "
-            f"{thread:.0f} µs of it is the GUI thread (the controller turning each task's "
-            "events into task-table rows, signals and repaints of the table and worker cards). "
+            f"{thread:.0f} µs of it is the GUI thread's own work (the controller turning each "
+            "task's events into task-table rows, signals and repaints of the table and worker "
+            f"cards), the other {max(0.0, gui_cpu - kanin_cpu - thread):.0f} µs is spent in the "
+            "worker threads waiting on and handing over the GIL more often. "
             "It all runs under the workers' GIL: while the GUI thread works, workers wait, and "
             "while workers run, the GUI's timer ticks wait (the lateness). What would reach "
             "0.9 and p99 < 50 ms: fold a tick's events per task before touching the model (a "
