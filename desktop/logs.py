@@ -371,7 +371,7 @@ def _show_crash_dialog(summary: str, path: Path) -> None:
         return
     box = QMessageBox()
     box.setIcon(QMessageBox.Icon.Critical)
-    box.setWindowTitle("Kanin: unexpected error")
+    box.setWindowTitle("Unexpected error")
     box.setText("Kanin hit an unexpected error. The details are in the log file.")
     box.setInformativeText(f"{summary}\n\nLog file:\n{path}")
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -356,7 +356,8 @@ class MainWindow(QMainWindow):
         )
         self.queue_panel.set_queue(settings.queue)
         host = settings.redacted.split("@")[-1].split("/")[0]
-        self.setWindowTitle(f"Kanin: {settings.queue} on {host}")
+        # Qt adds " — Kanin" (the application display name) on desktops that show titles.
+        self.setWindowTitle(f"{settings.queue} on {host}")
 
     # ----------------------------------------------------------------- controller events
 

@@ -47,7 +47,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Kanin settings")
+        self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
         self._result: AppSettings | None = None
         self._base = settings
