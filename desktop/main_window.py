@@ -593,13 +593,9 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_dead_lettering_ready(self, setup: DeadLetterSetup) -> None:
+        # core.policies logs what was set; a status-bar message would hide the connection state.
         if setup.queue == self.controller.settings.queue:
             self.controller.set_max_attempts(setup.max_attempts)
-        self.statusBar().showMessage(
-            f"Tasks failing {setup.max_attempts} times go to '{setup.dead_letter_queue}' "
-            f"(policy {setup.policy}).",
-            8000,
-        )
         self._update_broker_actions()
 
     @Slot(str)
