@@ -60,6 +60,31 @@ def test_local_broker_flag_without_rabbitmq_falls_back_to_the_configured_url(
 
 
 @pytest.mark.private_broker
+def test_local_broker_flag_starts_the_node_without_asking_and_connects_only_to_it(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    if find_server() is None:
+        pytest.skip("rabbitmq-server is not installed")
+    node = LocalNode(tmp_path / "kanin-node")
+    try:
+        with qtbot.waitSignal(node.started, timeout=60_000):
+            window = make_window(url=DEAD_URL, local_node=node, local_broker=True)
+            assert window.broker_offer.busy  # starting, with progress, no question asked
+            assert not window.controller.started  # the configured URL is not tried
+        qtbot.waitUntil(lambda: connected(window), timeout=20_000)
+        broker = node.broker
+        assert broker is not None
+        assert f"127.0.0.1:{broker.amqp_port}" in window.controller.node
+        assert not window.banner.isVisible()  # no "cannot be reached" for 127.0.0.1:1
+        qtbot.waitUntil(lambda: not node.busy, timeout=20_000)
+        window.close()
+        assert not broker.is_running()
+    finally:
+        if node.broker is not None:
+            _tear_down(node.broker)
+
+
+@pytest.mark.private_broker
 def test_offer_starts_a_local_node_without_blocking_and_quit_stops_it_keeping_its_tasks(
     qtbot: QtBot, make_window: WindowFactory, tmp_path: Path, queue_name: str
 ) -> None:
