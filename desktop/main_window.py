@@ -339,6 +339,15 @@ class MainWindow(QMainWindow):
 
     def _show_settings(self) -> None:
         settings = self.controller.settings
+        self._show_where()
+        self.queue_panel.set_queue(settings.queue)
+        host = settings.redacted.split("@")[-1].split("/")[0]
+        # Qt adds " — Kanin" (the application display name) on desktops that show titles.
+        self.setWindowTitle(f"{settings.queue} on {host}")
+
+    def _show_where(self) -> None:
+        """The status bar's broker: the node in use once connected (which one, in a cluster)."""
+        settings = self.controller.settings
         node = self.controller.node
         count = len(settings.urls)
         if node and count > 1:
@@ -354,10 +363,6 @@ class MainWindow(QMainWindow):
             f"The broker (the password is never shown) and the queue. Configured: "
             f"{settings.redacted}"
         )
-        self.queue_panel.set_queue(settings.queue)
-        host = settings.redacted.split("@")[-1].split("/")[0]
-        # Qt adds " — Kanin" (the application display name) on desktops that show titles.
-        self.setWindowTitle(f"{settings.queue} on {host}")
 
     # ----------------------------------------------------------------- controller events
 
@@ -370,7 +375,7 @@ class MainWindow(QMainWindow):
             text = f"{state}: {message}"
         self.state_label.setText(f"<span style='color:{color}'>●</span> {text}")
         self.state_label.setToolTip(message)
-        self._show_settings()
+        self._show_where()
         restarting = self.restart is not None and not self.restart.back_at
         if state == ConnectionState.CONNECTED:
             self._ever_connected = True
