@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import logging
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -543,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     began = time.monotonic()
     load_before = common.load_average()
+    others = common.OtherWork()
+    others.start()
     stamp = dt.datetime.now(dt.UTC)
     info = common.machine()
     _progress(f"{'quick' if plan.quick else 'full'} run; load average {load_before[0]:.2f}")
@@ -573,19 +576,24 @@ def main(argv: list[str] | None = None) -> int:
         sections += produced
         _progress(f"benchmark {key} took {spent:.0f} s")
     total = time.monotonic() - began
-    load_after = common.load_average()
-    loaded = max(load_before[0], load_after[0]) >= 0.5
+    other_cpu, other_share, top = others.stop()
+    loaded = load_before[0] >= 0.5 or other_share >= 0.05
+    busiest = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in top if seconds >= 1)
+    other = (
+        f"other processes used {other_cpu:.0f} CPU-seconds during the run, "
+        f"{other_share:.0%} of the machine's {os.cpu_count()} cores"
+        + (f" (busiest: {busiest})" if busiest else "")
+    )
     conditions = (
-        f"**measured under load** (1-minute load average {load_before[0]:.2f} before, "
-        f"{load_after[0]:.2f} after, with other work on this 2-core machine): figures are "
-        "noisy, ratios more trustworthy than absolute rates"
+        f"**measured under load**: 1-minute load average {load_before[0]:.2f} before the run; "
+        f"{other}. Figures are noisy; compare within a row (same run, interleaved)"
         if loaded
-        else f"quiet machine (1-minute load average {load_before[0]:.2f} before the run, "
-        f"{load_after[0]:.2f} after, the benchmark's own load included)"
+        else f"quiet machine: 1-minute load average {load_before[0]:.2f} before the run; {other}"
     )
     command = "python -m bench --quick" if plan.quick else "make bench"
     header = [
-        f"Measured {stamp:%Y-%m-%d %H:%M} UTC by `{command}` in {total / 60:.1f} min; "
+        f"Measured {stamp:%Y-%m-%d %H:%M} UTC by `{command}` "
+        f"in {total / 60:.1f} min ({total:.0f} s); "
         f"{conditions}. Median of {plan.runs} runs with (min–max, n) unless stated; "
         "every comparison ran in the same run, interleaved.",
     ]

@@ -6,6 +6,7 @@ import atexit
 import logging
 import os
 import platform
+import resource
 import statistics
 import threading
 import time
@@ -161,6 +162,12 @@ def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.00
     return True
 
 
+def process_cpu() -> float:
+    """User plus system CPU seconds of this process, every thread."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rss_bytes(pid: int | None = None) -> int:
     """Resident set size of a process (this one by default), from /proc."""
     path = f"/proc/{pid or 'self'}/status"
@@ -304,3 +311,87 @@ def load_average() -> tuple[float, float, float]:
     """The 1, 5 and 15 minute load averages."""
     one, five, fifteen = os.getloadavg()
     return one, five, fifteen
+
+
+class OtherWork:
+    """Samples every process's CPU once a second to tell how much others used during a run.
+
+    "Ours" is this process, its children, and the RabbitMQ brokers (the system one is
+    the thing under test; private ``kanin-bench`` nodes are started by the benchmark).
+    Everything else (other test suites, builds) is "other work".
+    """
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self._interval = interval
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._names: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._started = 0.0
+        self.seconds = 0.0
+
+    def start(self) -> None:
+        """Take the first sample and keep sampling in the background."""
+        self._started = time.monotonic()
+        self._sample(first=True)
+        self._thread.start()
+
+    def stop(self) -> tuple[float, float, list[tuple[str, float]]]:
+        """Stop; returns other work's CPU seconds, its share of all cores, the top users."""
+        self._stop.set()
+        self._thread.join(5)
+        self._sample(first=False)
+        self.seconds = time.monotonic() - self._started
+        used: dict[str, float] = {}
+        for pid, last in self._last.items():
+            delta = last - self._first.get(pid, 0.0)
+            if delta > 0:
+                name = self._names.get(pid, "?")
+                used[name] = used.get(name, 0.0) + delta
+        total = sum(used.values())
+        cores = os.cpu_count() or 1
+        share = total / (self.seconds * cores) if self.seconds else 0.0
+        top = sorted(used.items(), key=lambda item: -item[1])[:3]
+        return total, share, top
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._sample(first=False)
+
+    def _ours(self, pid: int, ppid: int, name: str, cmdline: str) -> bool:
+        me = os.getpid()
+        if pid == me or ppid == me:
+            return True
+        if "beam.smp" in name or "beam.smp" in cmdline:
+            system = "kanin-" not in cmdline or "kanin-bench-" in cmdline
+            return system
+        if name in ("epmd", "erl_child_setup", "inet_gethost"):
+            return True
+        return False
+
+    def _sample(self, *, first: bool) -> None:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            try:
+                with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+                    stat = handle.read()
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            name = stat[stat.find("(") + 1 : stat.rfind(")")]
+            fields = stat[stat.rfind(")") + 2 :].split()
+            ppid = int(fields[1])
+            if self._ours(pid, ppid, name, cmdline):
+                continue
+            cpu = (int(fields[11]) + int(fields[12])) / self._tick
+            if first:
+                self._first[pid] = cpu
+            self._last[pid] = cpu
+            self._names.setdefault(
+                pid, cmdline.split(" ")[1] if name.startswith("python") and " " in cmdline else name
+            )
