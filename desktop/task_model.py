@@ -11,11 +11,13 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleData,
+    QModelRoleDataSpan,
     QObject,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -160,6 +162,23 @@ _HEADERS = {
     Column.FINISHED: "Finished",
     Column.DURATION: "Duration",
 }
+_COLUMN_COUNT = len(Column)
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole.value
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_RIGHT_ALIGNED = frozenset((Column.DELIVERIES.value, Column.DURATION.value))
+_STATE_COLUMN = Column.STATE.value
+_brushes: dict[TaskState, QBrush] = {}
+
+
+def _brush(state: TaskState) -> QBrush:
+    """The state column's brush (made once per state, after the QApplication exists)."""
+    brush = _brushes.get(state)
+    if brush is None:
+        brush = _brushes[state] = QBrush(_STATE_COLORS[state])
+    return brush
 
 
 def _clock_text(value: float | None) -> str:
@@ -195,7 +214,7 @@ class TaskTableModel(QAbstractTableModel):
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
         """The number of columns."""
-        return 0 if parent.isValid() else len(Column)
+        return 0 if parent.isValid() else _COLUMN_COUNT
 
     def headerData(  # noqa: N802
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -209,23 +228,49 @@ class TaskTableModel(QAbstractTableModel):
         """The text, colour or tooltip of one cell."""
         if not index.isValid():
             return None
+        return self._value(self._rows[index.row()], index.column(), int(role))
+
+    def multiData(  # noqa: N802
+        self,
+        index: _Index,
+        roleDataSpan: QModelRoleDataSpan | QModelRoleData,  # noqa: N803
+    ) -> None:
+        """Every role a delegate asks for one cell, in one call.
+
+        Qt's item delegates ask for about seven roles per painted cell; each
+        ``data()`` call from C++ must take the GIL from busy worker threads, so
+        answering them all in one Python call keeps repaints cheap.
+        """
+        items = (
+            (roleDataSpan,)
+            if isinstance(roleDataSpan, QModelRoleData)
+            else cast("Iterable[QModelRoleData]", roleDataSpan)  # a sequence at run time
+        )
+        if not index.isValid():
+            for item in items:
+                item.clearData()
+            return
         row = self._rows[index.row()]
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+        for item in items:
+            value = self._value(row, column, item.role())
+            if value is None:
+                item.clearData()
+            else:
+                item.setData(value)
+
+    def _value(self, row: TaskRow, column: int, role: int) -> Any:
+        if role == _DISPLAY:
             return self._text(row, column)
-        if role == Qt.ItemDataRole.ForegroundRole and column == Column.STATE:
-            return QBrush(_STATE_COLORS[row.state])
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _FOREGROUND:
+            return _brush(row.state) if column == _STATE_COLUMN else None
+        if role == _ALIGNMENT:
+            return _RIGHT if column in _RIGHT_ALIGNED else None
+        if role == _TOOLTIP:
             if row.note:
                 return row.note
             if column == Column.WORKER and len(row.attempts) > 1:
                 return "Taken by " + " then ".join(row.attempts)
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (
-            Column.DELIVERIES,
-            Column.DURATION,
-        ):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     @staticmethod

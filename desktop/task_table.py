@@ -68,7 +68,10 @@ class TaskTablePanel(QWidget):
         self.clear_button.setToolTip("Remove done and failed tasks from the table (Ctrl+L)")
 
         self.view = QTableView()
-        self.view.setModel(self.proxy)
+        # Showing every task, the view reads the model itself: a proxy in between
+        # would turn each painted cell into several more Python calls (and would
+        # not pass on multiData). The proxy is put in only while a filter is chosen.
+        self.view.setModel(model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setAlternatingRowColors(True)
         self.view.setWordWrap(False)
@@ -120,7 +123,13 @@ class TaskTablePanel(QWidget):
 
     @Slot(int)
     def _on_filter_changed(self, index: int) -> None:
-        self.proxy.set_state(self.filter_box.itemData(index))
+        state = self.filter_box.itemData(index)
+        self.proxy.set_state(state)
+        wanted = self.model if state is None else self.proxy
+        if self.view.model() is not wanted:
+            header = self.view.horizontalHeader().saveState()
+            self.view.setModel(wanted)
+            self.view.horizontalHeader().restoreState(header)
 
     @Slot()
     def refresh(self) -> None:
@@ -145,7 +154,9 @@ class TaskTablePanel(QWidget):
         if position < 0:
             return
         position = max(0, position - FOLLOW_CONTEXT)
-        index = self.proxy.mapFromSource(self.model.index(position, 0))
+        index = self.model.index(position, 0)
+        if self.view.model() is self.proxy:
+            index = self.proxy.mapFromSource(index)
         if index.isValid():
             self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
 

@@ -145,3 +145,28 @@ def test_first_unfinished_follows_the_work() -> None:
     assert model.first_unfinished() == 1
     model.mark_finished("W-2", tasks[1].id, 0.1, 4.0)
     assert model.first_unfinished() == 3
+
+
+def test_cells_paint_the_same_through_multi_data_as_through_data(qtbot: object) -> None:
+    from PySide6.QtCore import QIdentityProxyModel
+    from PySide6.QtWidgets import QTableView
+
+    model = TaskTableModel()
+    tasks = [Task.new(f"Task {i} ..") for i in range(6)]
+    model.add_tasks(tasks, enqueued=1_700_000_000.0)
+    model.mark_confirmed([t.id for t in tasks[:5]])
+    model.mark_started("W-1", delivery(tasks[1].id), 1_700_000_001.0)
+    model.mark_started("W-2", delivery(tasks[2].id), 1_700_000_001.0)
+    model.mark_finished("W-2", tasks[2].id, 0.5, 1_700_000_002.0)
+    model.mark_failed(tasks[3].id, "boom", requeued=True, attempt=1)
+    model.flush()
+    identity = QIdentityProxyModel()  # asks data() role by role, never multiData()
+    identity.setSourceModel(model)
+    views = []
+    for shown in (model, identity):
+        view = QTableView()
+        view.setModel(shown)
+        view.resize(900, 260)
+        views.append(view)
+    direct, through_data = (view.grab().toImage() for view in views)
+    assert direct == through_data
