@@ -219,7 +219,11 @@ class WorkerCard(QFrame):
             self.task_label.setToolTip(status.message or task_text)
         shown = percent if status.state is not WorkerState.CONNECTING else 0
         if shown != self.progress.value():
+            # QProgressBar.setValue() repaints at once (about 0.3 ms a card offscreen);
+            # with updates off it only marks the bar dirty for the window's next paint.
+            self.progress.setUpdatesEnabled(False)
             self.progress.setValue(shown)
+            self.progress.setUpdatesEnabled(True)
         if values[4:7] != old[4:7]:
             self.counts_label.setText(
                 f"done {status.done}   ·   redeliveries {status.redeliveries}"
