@@ -22,6 +22,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import QBrush, QColor
 
@@ -68,7 +69,7 @@ class TaskRow:
 
     Attributes:
         task_id: the task's id (``message_id``, or ``ext-...`` for other producers' tasks).
-        body: a printable preview of the body.
+        body: a printable preview of the body (made when first read).
         state: where the task is.
         worker: the worker running it or that ran it last.
         attempts: every worker that took it, in order.
@@ -84,7 +85,8 @@ class TaskRow:
 
     __slots__ = (
         "task_id",
-        "body",
+        "_body",
+        "_raw",
         "state",
         "worker",
         "attempts",
@@ -98,9 +100,14 @@ class TaskRow:
         "row",
     )
 
-    def __init__(self, task_id: str, body: str, state: TaskState, enqueued: float | None) -> None:
+    def __init__(
+        self, task_id: str, body: str | bytes, state: TaskState, enqueued: float | None
+    ) -> None:
         self.task_id = task_id
-        self.body = body
+        # Raw bytes (another producer's task) are previewed when first shown, not
+        # for every delivery that flies past in a flood of zero-second tasks.
+        self._body = body if isinstance(body, str) else ""
+        self._raw = body if isinstance(body, bytes) else None
         self.state = state
         self.worker = ""
         self.attempts: list[str] = []
@@ -112,6 +119,14 @@ class TaskRow:
         self.note = ""
         self.redelivered = False
         self.row = -1
+
+    @property
+    def body(self) -> str:
+        """A printable preview of the body."""
+        if self._raw is not None:
+            self._body = preview(self._raw)
+            self._raw = None
+        return self._body
 
     @property
     def state_text(self) -> str:
@@ -195,7 +210,13 @@ class TaskTableModel(QAbstractTableModel):
 
     Args:
         parent: the owning QObject.
+
+    Signals:
+        flushed(): ``flush()`` announced inserted or changed rows (views may
+            scroll now, so that one repaint shows both).
     """
+
+    flushed = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -253,11 +274,21 @@ class TaskTableModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = index.column()
         for item in items:
-            value = self._value(row, column, item.role())
-            if value is None:
-                item.clearData()
+            role = item.role()
+            if role == _DISPLAY:
+                item.setData(self._text(row, column))
+            elif role == _FOREGROUND and column == _STATE_COLUMN:
+                item.setData(_brush(row.state))
+            elif role == _ALIGNMENT and column in _RIGHT_ALIGNED:
+                item.setData(_RIGHT)
+            elif role == _TOOLTIP:
+                value = self._value(row, column, role)
+                if value is None:
+                    item.clearData()
+                else:
+                    item.setData(value)
             else:
-                item.setData(value)
+                item.clearData()
 
     def _value(self, row: TaskRow, column: int, role: int) -> Any:
         if role == _DISPLAY:
@@ -407,9 +438,7 @@ class TaskTableModel(QAbstractTableModel):
         """A worker took a task; unknown tasks (other producers') are added here."""
         row = self._by_id.get(delivery.task_id)
         if row is None:
-            row = TaskRow(
-                delivery.task_id, preview(delivery.body), TaskState.QUEUED, delivery.created
-            )
+            row = TaskRow(delivery.task_id, delivery.body, TaskState.QUEUED, delivery.created)
             if delivery.foreign:
                 row.note = "Published by another producer."
             self._add(row)
@@ -486,6 +515,11 @@ class TaskTableModel(QAbstractTableModel):
 
     def flush(self) -> None:
         """Insert pending rows in one batch and announce changed rows in a few ranges."""
+        if self._new or self._changed:
+            self._announce()
+            self.flushed.emit()
+
+    def _announce(self) -> None:
         if self._new:
             first = len(self._rows)
             last = first + len(self._new) - 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -18,6 +20,8 @@ from PySide6.QtWidgets import (
 
 from desktop.task_model import Column, TaskFilterModel, TaskState, TaskTableModel
 
+REFRESH_MS = 300
+"""Counts and scroll position are refreshed this often at most (and after model flushes)."""
 FOLLOW_CONTEXT = 2
 """Finished rows kept visible above the oldest unfinished one when following."""
 
@@ -111,9 +115,11 @@ class TaskTablePanel(QWidget):
         self.clear_button.clicked.connect(self.clear_requested)
         self.view.verticalScrollBar().actionTriggered.connect(self._on_scrolled_by_hand)
         self._timer = QTimer(self)
-        self._timer.setInterval(300)
+        self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
+        self._refreshed = 0.0
+        model.flushed.connect(self._on_model_flushed)
         self.refresh()
 
     def set_filter(self, state: TaskState | None) -> None:
@@ -132,8 +138,17 @@ class TaskTablePanel(QWidget):
             self.view.horizontalHeader().restoreState(header)
 
     @Slot()
+    def _on_model_flushed(self) -> None:
+        # Scroll in the same event-loop turn as the model's changes, so that one
+        # repaint of the table shows both (a repaint costs about 10 ms).
+        if time.monotonic() - self._refreshed >= REFRESH_MS / 1000 * 0.8:
+            self.refresh()
+            self._timer.start()  # the next timed refresh REFRESH_MS from now
+
+    @Slot()
     def refresh(self) -> None:
         """Update the counts and, when following, the scroll position (a 300 ms timer calls it)."""
+        self._refreshed = time.monotonic()
         counts = self.model.counts()
         total = len(self.model)
         self.empty_label.setVisible(total == 0)
