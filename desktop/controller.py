@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import random
 import threading
 import time
@@ -64,6 +65,8 @@ TICK_BUDGET = 0.008
 BACKLOG_LIMIT = 5_000
 """...unless more than this many events wait: then the tick works until they do not."""
 _CHUNK = 256
+ENQUEUE_CHUNK = 2_000
+"""Tasks made, shown and handed to the producer per event-loop turn by a big ``enqueue()``."""
 RATE_WINDOW = 5.0
 """Seconds over which the done and confirm rates are averaged."""
 
@@ -177,6 +180,13 @@ class Controller(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(tick_ms)
         self._timer.timeout.connect(self._on_tick)
+        # A big enqueue() is sent ENQUEUE_CHUNK tasks per event-loop turn: (ids, texts, created).
+        self._backlog: collections.deque[tuple[list[str], list[str], float]] = collections.deque()
+        self._backlog_size = 0
+        self._backlog_timer = QTimer(self)
+        self._backlog_timer.setSingleShot(True)
+        self._backlog_timer.setInterval(0)
+        self._backlog_timer.timeout.connect(self._on_backlog_turn)
 
     # ----------------------------------------------------------------- properties
 
@@ -255,9 +265,9 @@ class Controller(QObject):
 
     @property
     def unconfirmed_count(self) -> int:
-        """Tasks the broker has not confirmed yet (sent or waiting)."""
+        """Tasks the broker has not confirmed yet (sent, waiting, or still being enqueued)."""
         producer = self._session.producer
-        return producer.waiting if producer is not None else 0
+        return (producer.waiting if producer is not None else 0) + self._backlog_size
 
     def queued_by_bookkeeping(self) -> int:
         """Kanin's own count of its tasks in the queue: confirmed, not yet taken or back."""
@@ -362,6 +372,8 @@ class Controller(QObject):
         """
         if self._shut_down:
             return True
+        while self._backlog:  # a big enqueue still under way: hand it all over now
+            self._on_backlog_turn()
         self._shut_down = True
         self._timer.stop()
         deadline = time.monotonic() + timeout
@@ -380,15 +392,47 @@ class Controller(QObject):
     def enqueue(self, texts: list[str]) -> list[str]:
         """Enqueue one task per text; they show at once as *sending*.
 
+        Up to ``ENQUEUE_CHUNK`` tasks are made, shown and handed to the producer
+        at once. A bigger batch gets its ids at once and goes out in chunks of
+        ``ENQUEUE_CHUNK``, one per event-loop turn (the first one now), so the
+        window stays responsive; later enqueues wait for it, in order.
+
         Args:
             texts: task bodies in the tutorial's format (each ``.`` is a second of work).
 
         Returns:
             The new tasks' ids.
         """
-        tasks = [Task.new(text) for text in texts]
-        if not tasks:
+        if not texts:
             return []
+        if len(texts) <= ENQUEUE_CHUNK and not self._backlog:
+            return self._send([Task.new(text) for text in texts])
+        raw = os.urandom(8 * len(texts)).hex()  # what Task.new's ids are: 16 hex digits
+        ids = [raw[i : i + 16] for i in range(0, len(raw), 16)]
+        created = time.time()
+        for start in range(0, len(texts), ENQUEUE_CHUNK):
+            end = start + ENQUEUE_CHUNK
+            self._backlog.append((ids[start:end], list(texts[start:end]), created))
+        self._backlog_size += len(texts)
+        log.info("Enqueued %d tasks.", len(texts))
+        if not self._backlog_timer.isActive():
+            self._on_backlog_turn()
+        return ids
+
+    @Slot()
+    def _on_backlog_turn(self) -> None:
+        if self._backlog:
+            ids, texts, created = self._backlog.popleft()
+            self._backlog_size -= len(ids)
+            tasks = [
+                Task(id=task_id, body=text.encode("utf-8"), created=created)
+                for task_id, text in zip(ids, texts, strict=True)
+            ]
+            self._send(tasks, quiet=True)
+        if self._backlog:
+            self._backlog_timer.start()
+
+    def _send(self, tasks: list[Task], *, quiet: bool = False) -> list[str]:
         self.model.add_tasks(tasks)
         ids = [task.id for task in tasks]
         producer = self._session.producer
@@ -402,9 +446,9 @@ class Controller(QObject):
                 self.model.mark_waiting(ids)
                 self.model.flush()
                 self._update_pending()
-            if len(tasks) == 1:
+            if len(tasks) == 1 and not quiet:
                 log.info("Enqueued task %s: %s", ids[0], tasks[0].preview)
-            else:
+            elif not quiet:
                 log.info("Enqueued %d tasks.", len(tasks))
         return ids
 
