@@ -212,11 +212,11 @@ class TaskTableModel(QAbstractTableModel):
         parent: the owning QObject.
 
     Signals:
-        flushed(): ``flush()`` announced inserted or changed rows (views may
-            scroll now, so that one repaint shows both).
+        flushed(int): ``flush()`` announced this many inserted or changed rows
+            (views may scroll now, so that one repaint shows both).
     """
 
-    flushed = Signal()
+    flushed = Signal(int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -516,8 +516,9 @@ class TaskTableModel(QAbstractTableModel):
     def flush(self) -> None:
         """Insert pending rows in one batch and announce changed rows in a few ranges."""
         if self._new or self._changed:
+            rows = len(self._new) + len(self._changed)
             self._announce()
-            self.flushed.emit()
+            self.flushed.emit(rows)
 
     def _announce(self) -> None:
         if self._new:

@@ -22,6 +22,8 @@ from desktop.task_model import Column, TaskFilterModel, TaskState, TaskTableMode
 
 REFRESH_MS = 300
 """Counts and scroll position are refreshed this often at most (and after model flushes)."""
+REPAINT_NOW_ROWS = 64
+"""From this many rows changed in one model flush (a flood of tasks), the table repaints at once."""
 FOLLOW_CONTEXT = 2
 """Finished rows kept visible above the oldest unfinished one when following."""
 
@@ -137,13 +139,18 @@ class TaskTablePanel(QWidget):
             self.view.setModel(wanted)
             self.view.horizontalHeader().restoreState(header)
 
-    @Slot()
-    def _on_model_flushed(self) -> None:
+    @Slot(int)
+    def _on_model_flushed(self, rows: int) -> None:
         # Scroll in the same event-loop turn as the model's changes, so that one
         # repaint of the table shows both (a repaint costs about 10 ms).
         if time.monotonic() - self._refreshed >= REFRESH_MS / 1000 * 0.8:
             self.refresh()
             self._timer.start()  # the next timed refresh REFRESH_MS from now
+        if rows >= REPAINT_NOW_ROWS:
+            # Painted later by the event loop, each visible cell would be a call from
+            # C++ into Python that must win the GIL back from the worker threads
+            # (about 250 cells): painted now, the GIL is held throughout.
+            self.view.viewport().repaint()
 
     @Slot()
     def refresh(self) -> None:
