@@ -352,14 +352,22 @@ def _enqueue_through_window(plan: Plan) -> Row:
     worst = max(late) if late else 0.0
     _progress(f"enqueue through the window: {rate:,.0f}/s, lateness p99 {p99:.0f} max {worst:.0f}")
     met = p99 < 50 and worst < 200
-    note = (
-        ""
-        if met
-        else f"`controller.enqueue()` of {plan.enqueue_tasks:,} texts ran {call:.2f} s in one go "
-        "in the GUI thread (Task objects, table rows, producer futures): that call is the "
-        "worst stall. What would reach the target: enqueue in chunks (about 2,000 per "
-        "event-loop turn) or build the tasks in the producer thread."
-    )
+    if met:
+        note = ""
+    elif call * 1000 >= worst / 2:
+        note = (
+            f"`controller.enqueue()` of {plan.enqueue_tasks:,} texts ran {call:.2f} s in one go "
+            "in the GUI thread (Task objects, table rows, producer futures): that call is the "
+            "worst stall. What would reach the target: enqueue in chunks (about 2,000 per "
+            "event-loop turn) or build the tasks in the producer thread."
+        )
+    else:
+        note = (
+            f"`controller.enqueue()` itself returned in {call:.2f} s; the late ticks come "
+            "afterwards, while the producer thread publishes and the GUI thread turns the "
+            "confirms into row updates, both under one GIL. What would reach the target: a "
+            "time budget per GUI tick for confirm updates (the rest on the next tick)."
+        )
     return Row(
         "3. Enqueue",
         case,
