@@ -22,7 +22,7 @@ NOTES = [
     "moment the window is shown and exposed (then the probe exits). The clock runs from just "
     "before the parent's `Popen` to that moment, so it includes the interpreter's start, "
     "every import and the window's construction; offscreen platform.",
-    "From the binary: see the packaging section (`<!-- section:packaging -->`), which "
+    "From the binary: see the packaging section of this file (bench/packaging.py), which "
     "measures the frozen build.",
 ]
 
