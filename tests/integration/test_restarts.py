@@ -30,7 +30,7 @@ from core.settings import ConnectionSettings
 from core.tasks import Delivery, Task
 from core.topology import QueueSpec, QueueType
 from core.worker import AckMode, WorkerOptions
-from tests.helpers.broker import unique_queue
+from tests.helpers.broker import drain, unique_queue
 from tests.helpers.private_broker import connect, fill, ready_count
 from tests.helpers.recorder import Recorder
 from tests.helpers.tcp_proxy import TcpProxy
@@ -144,7 +144,7 @@ def test_lesson_classic_queue_keeps_persistent_and_loses_transient_tasks(private
         producer.close()
     assert ready_count(private_broker, spec.name) == 100
     private_broker.restart()
-    kept = drain_bodies(private_broker, spec.name)
+    kept = drain(spec.name, private_broker.amqp_url)
     print(f"\nclassic queue across a restart: 50/50 persistent kept, {100 - len(kept)} lost")
     assert sorted(kept) == sorted(t.body for t in persistent)
 
@@ -169,20 +169,6 @@ def test_lesson_killing_a_worker_loses_its_tasks_only_with_auto_ack(
     left = ready_count(private_broker, spec.name)
     print(f"\n{ack_mode.value} ack, worker killed mid-task: {5 - left} of 5 tasks lost")
     assert 5 - left == lost
-
-
-def drain_bodies(broker: LocalBroker, queue: str) -> list[bytes]:
-    connection = connect(broker)
-    bodies: list[bytes] = []
-    try:
-        channel = connection.channel()
-        while True:
-            method, _props, body = channel.basic_get(queue=queue, auto_ack=True)
-            if method is None:
-                return bodies
-            bodies.append(body)
-    finally:
-        connection.close()
 
 
 def test_consumer_cancelled_by_the_broker_and_connection_closed_by_an_operator(
