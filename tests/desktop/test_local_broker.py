@@ -110,8 +110,11 @@ def test_offer_starts_a_local_node_without_blocking_and_quit_stops_it_keeping_it
         assert broker is not None
         assert node.owned
         assert f"127.0.0.1:{broker.amqp_port}" in window.url_label.text()
-        qtbot.waitUntil(lambda: not node.busy, timeout=20_000)  # the dead-letter policy is set
-        assert window.restart_broker_action.isEnabled()
+        # The dead-letter policy is set; the node's last signal reaches the window just
+        # after ``busy`` clears in the node's thread, so wait for the window's answer too.
+        qtbot.waitUntil(
+            lambda: not node.busy and window.restart_broker_action.isEnabled(), timeout=20_000
+        )
         assert window.restart_button.isVisible()
         assert "stops it when you quit" in offer.text
         ids = window.controller.enqueue(["Kept for next time."] * 5)
@@ -140,8 +143,11 @@ def test_restart_broker_with_busy_workers_shows_counts_and_every_task_completes(
     window = make_window(url=private_broker.amqp_url, local_node=node)
     controller = window.controller
     qtbot.waitUntil(lambda: connected(window), timeout=15_000)
-    qtbot.waitUntil(lambda: not node.busy, timeout=20_000)  # the dead-letter policy is set
-    assert window.restart_broker_action.isEnabled()
+    # The dead-letter policy is set; the node's last signal reaches the window just
+    # after ``busy`` clears in the node's thread, so wait for the window's answer too.
+    qtbot.waitUntil(
+        lambda: not node.busy and window.restart_broker_action.isEnabled(), timeout=20_000
+    )
     controller.add_workers(2)
     ids = controller.enqueue(["Survives a restart...."] * 8)  # 0.8 s each here
     qtbot.waitUntil(
