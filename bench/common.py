@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 import os
 import platform
@@ -85,6 +86,17 @@ def delete(name: str, url: str = URL) -> None:
 def _delete_leftovers() -> None:
     for url, name in list(_created):
         delete(name, url)
+
+
+def desktop_missing(attribute: str) -> str | None:
+    """None when ``desktop.app`` provides ``attribute``, else why the window can't be used."""
+    try:
+        module = importlib.import_module("desktop.app")
+    except ImportError as exc:
+        return f"the window (desktop/app.py) cannot be imported ({exc})"
+    if not hasattr(module, attribute):
+        return f"desktop.app has no {attribute}()"
+    return None
 
 
 def ready_count(name: str, url: str = URL) -> int:

@@ -38,13 +38,7 @@ NOTES = [
 
 def available() -> str | None:
     """None when the window can be benchmarked, else why not."""
-    try:
-        module = importlib.import_module("desktop.app")
-    except ImportError as exc:
-        return f"the window (desktop/app.py) is not there yet ({exc})"
-    if not hasattr(module, "create_window"):
-        return "desktop.app has no create_window() yet"
-    return None
+    return common.desktop_missing("create_window")
 
 
 def _task_state(name: str) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -29,13 +28,7 @@ NOTES = [
 
 def available() -> str | None:
     """None when the window can be started, else why not."""
-    try:
-        module = importlib.import_module("desktop.app")
-    except ImportError as exc:
-        return f"the window (desktop/app.py) is not there yet ({exc})"
-    if not hasattr(module, "main"):
-        return "desktop.app has no main() yet"
-    return None
+    return common.desktop_missing("main")
 
 
 def from_source(url: str = common.URL) -> float:
