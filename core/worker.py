@@ -46,6 +46,7 @@ from core.events import (
     WorkerState,
     WorkerStopped,
 )
+from core.priority import PriorityGate
 from core.settings import ConnectionSettings
 from core.tasks import DEFAULT_MAX_WORK_SECONDS, Delivery, delivery_from
 from core.topology import QueueSpec, QueueType, declare_queue
@@ -228,6 +229,7 @@ class Worker:
         work: decides each task's work (default: one second per dot).
         budget: optional shared limit on tasks (``--max-tasks``).
         connect: makes the connection (tests and benchmarks may pass their own).
+        gate: steps aside between tasks while a watched thread (the window's) is late.
     """
 
     def __init__(
@@ -241,6 +243,7 @@ class Worker:
         work: Work = dot_work,
         budget: TaskBudget | None = None,
         connect: Callable[[list[pika.URLParameters]], BlockingConnection] | None = None,
+        gate: PriorityGate | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -250,6 +253,7 @@ class Worker:
         self._work = work
         self._budget = budget
         self._connect = connect or BlockingConnection
+        self._gate = gate
         self._stop = threading.Event()
         self._kill = threading.Event()
         self._wake = threading.Event()
@@ -271,6 +275,8 @@ class Worker:
         self._previewed: Delivery | None = None
         self._preview_cache: tuple[Delivery | None, str] = (None, "")
         self.finished = threading.Event()
+        self.settled = threading.Event()
+        """Set once the first connection attempt is over: consuming, failed or retrying."""
 
     # ----------------------------------------------------------------- control (any thread)
 
@@ -343,6 +349,7 @@ class Worker:
             self._set(state=WorkerState.FAILED, message=str(exc))
             self._emit(WorkerFailed(self.name, time.monotonic(), f"Unexpected error: {exc}"))
         finally:
+            self.settled.set()
             self.finished.set()
 
     def _run(self) -> None:
@@ -366,6 +373,7 @@ class Worker:
                 self._end_killed(self.status().task_id)
                 return
             except Exception as exc:  # noqa: BLE001 - classified below
+                self.settled.set()
                 if self._session_connected:
                     connected_once = True
                     attempt = 0
@@ -427,6 +435,8 @@ class Worker:
         self._pending.clear()
         self._cancelled = False
         params = self.settings.pika_parameters(heartbeat=self.options.heartbeat)
+        if self._gate is not None:
+            self._gate.wait_turn()
         connection = self._connect(params)
         self._opened_once = True
         with self._lock:
@@ -447,6 +457,7 @@ class Worker:
             )
             self._session_connected = True
             self._set(state=WorkerState.IDLE, message="")
+            self.settled.set()
             self._emit(
                 WorkerConnected(
                     self.name, time.monotonic(), self.settings.primary.redacted, report.describe()
@@ -476,6 +487,7 @@ class Worker:
         # remove an ioloop timer on every call: about 20 µs of CPU per message.
         idle_slice = self.options.slice_seconds
         armed = [False]
+        gate = self._gate
 
         def tick() -> None:
             armed[0] = False
@@ -488,8 +500,12 @@ class Worker:
             if self._cancelled:
                 raise _Cancelled
             if self._pending:
+                if gate is not None and gate.wait_turn():
+                    continue  # stop, kill or cancel may have come meanwhile (still pending)
                 method, properties, body = self._pending.popleft()
                 self._process(connection, channel, method, properties, body)
+                if gate is not None:
+                    gate.wait_turn()  # after the ack: the broker sends the next task meanwhile
                 continue
             if not armed[0]:
                 armed[0] = True
