@@ -137,10 +137,10 @@ class GuiDrain:
                 self.lateness: list[float] = []
                 self.timed_out = False
 
-            @Slot(str)
-            def on_task_finished(self, _task_id: str) -> None:
-                self.count += 1
-                if self.count == total:
+            @Slot(object)
+            def on_tasks_finished(self, task_ids: list[str]) -> None:
+                self.count += len(task_ids)
+                if self.count >= total and not self.ended:
                     self.ended = time.perf_counter()
                     loop.quit()
 
@@ -157,7 +157,7 @@ class GuiDrain:
                 loop.quit()
 
         counter = Counter()
-        controller.task_finished.connect(counter.on_task_finished)
+        controller.tasks_finished.connect(counter.on_tasks_finished)
         ticker = QTimer()
         ticker.setTimerType(Qt.TimerType.PreciseTimer)
         ticker.setInterval(TICK_MS)
@@ -182,7 +182,7 @@ class GuiDrain:
             self.last_gui_cpu = time.thread_time() - gui_cpu
         finally:
             ticker.stop()
-            controller.task_finished.disconnect(counter.on_task_finished)
+            controller.tasks_finished.disconnect(counter.on_tasks_finished)
             self._stop_workers(controller)
         return rate, counter.lateness
 

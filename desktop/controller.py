@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import QMetaMethod, QObject, QTimer, Signal, SignalInstance, Slot
+from PySide6.QtCore import QMetaMethod, QObject, Qt, QTimer, Signal, SignalInstance, Slot
 
 from core.events import (
     ProducerConnected,
@@ -43,6 +43,7 @@ from core.events import (
     WorkerStopped,
 )
 from core.monitor import QueueStats
+from core.priority import PriorityGate
 from core.tasks import Task
 from core.topology import QueueType
 from core.worker import AckMode, Work, WorkerStatus, dot_work
@@ -67,6 +68,12 @@ BACKLOG_LIMIT = 5_000
 _CHUNK = 256
 ENQUEUE_CHUNK = 2_000
 """Tasks made, shown and handed to the producer per event-loop turn by a big ``enqueue()``."""
+PULSE_MS = 10
+"""The GUI thread's pulse for ``PriorityGate``: a beat every 10 ms..."""
+PULSE_LATE = 0.012
+"""...and workers step aside when the last beat is 20 ms old (10 ms late)..."""
+PULSE_MAX_WAIT = 0.05
+"""...for at most 50 ms (the GUI thread may be busy without beating)."""
 RATE_WINDOW = 5.0
 """Seconds over which the done and confirm rates are averaged."""
 
@@ -114,7 +121,10 @@ class Controller(QObject):
 
     Signals:
         task_started(str, str): a worker took a task (task id, worker name).
-        task_finished(str): a task was acknowledged (task id).
+        task_finished(str): a task was acknowledged (task id); emitted only while
+            connected to, since one emit per task is costly in a flood.
+        tasks_finished(object): the ids of the tasks acknowledged since the last
+            tick, a ``list[str]`` (never empty): one emit per tick.
         task_returned(str, str): a task went back to the queue (task id, worker name).
         worker_killed(str): a worker was killed (worker name).
         workers_updated(object): the latest ``list[WorkerStatus]``, about 10 times a second.
@@ -127,10 +137,14 @@ class Controller(QObject):
             ``<queue>.dead`` (``ready`` is ``None`` while it does not exist).
         pending_changed(int): tasks waiting for the broker (not yet confirmed
             while it is away); emitted when the number changes.
+        ticked(): the end of each GUI tick, while the workers still step aside
+            (``PriorityGate.first``): the window paints what the tick changed
+            there and then, with the GIL to itself.
     """
 
     task_started = Signal(str, str)
     task_finished = Signal(str)
+    tasks_finished = Signal(object)
     task_returned = Signal(str, str)
     worker_killed = Signal(str)
     workers_updated = Signal(object)
@@ -141,6 +155,7 @@ class Controller(QObject):
     settings_applied = Signal()
     dead_letter_sampled = Signal(object)
     pending_changed = Signal(int)
+    ticked = Signal()
 
     def __init__(
         self,
@@ -158,7 +173,15 @@ class Controller(QObject):
         self._watch_interval = watch_interval
         self._management_port = management_port
         self.model = TaskTableModel(self)
-        self._session = Session(settings, work, watch_interval, management_port, initial_error)
+        # Worker threads step aside when this thread's pulse is late (core.priority).
+        self.gate = PriorityGate(late_after=PULSE_LATE, max_wait=PULSE_MAX_WAIT)
+        self._pulse = QTimer(self)
+        self._pulse.setTimerType(Qt.TimerType.PreciseTimer)
+        self._pulse.setInterval(PULSE_MS)
+        self._pulse.timeout.connect(self.gate.beat)
+        self._session = Session(
+            settings, work, watch_interval, management_port, initial_error, gate=self.gate
+        )
         self._retired: list[threading.Thread] = []
         self._state = ConnectionState.CONNECTING
         self._message = "Connecting to the broker…"
@@ -177,6 +200,7 @@ class Controller(QObject):
         self._ticks = 0
         self._started = False
         self._shut_down = False
+        self._signal_methods: dict[str, QMetaMethod] = {}
         self._timer = QTimer(self)
         self._timer.setInterval(tick_ms)
         self._timer.timeout.connect(self._on_tick)
@@ -297,6 +321,8 @@ class Controller(QObject):
         self._started = True
         self._begin_session()
         self._timer.start()
+        self.gate.watch()
+        self._pulse.start()
 
     def _begin_session(self) -> None:
         session = self._session
@@ -325,7 +351,9 @@ class Controller(QObject):
         self._retire(old)
         if settings.queue != old.settings.queue or settings.urls != old.settings.urls:
             self._max_attempts = None  # the dead-letter policy was for the old queue
-        self._session = Session(settings, self._work, self._watch_interval, self._management_port)
+        self._session = Session(
+            settings, self._work, self._watch_interval, self._management_port, gate=self.gate
+        )
         if self._max_attempts is not None:
             self.set_max_attempts(self._max_attempts)
         self._statuses = []
@@ -376,6 +404,8 @@ class Controller(QObject):
             self._on_backlog_turn()
         self._shut_down = True
         self._timer.stop()
+        self._pulse.stop()
+        self.gate.unwatch()  # this thread now waits for the workers: never the other way round
         deadline = time.monotonic() + timeout
         ok = self._session.close(timeout)
         for thread in self._retired:
@@ -481,12 +511,13 @@ class Controller(QObject):
         pool = self._session.pool
         if pool is None or self._shut_down or count < 1:
             return []
-        names = pool.add(count)
-        if len(names) <= 4:
-            log.info("Started %s.", ", ".join(names))
-        else:
-            log.info("Started %d workers, %s to %s.", len(names), names[0], names[-1])
-        self._refresh_workers()
+        with self.gate.first():  # a card per worker: Qt's constructors release the GIL
+            names = pool.add(count)
+            if len(names) <= 4:
+                log.info("Started %s.", ", ".join(names))
+            else:
+                log.info("Started %d workers, %s to %s.", len(names), names[0], names[-1])
+            self._refresh_workers()
         return names
 
     def kill_worker(self, name: str) -> None:
@@ -552,6 +583,11 @@ class Controller(QObject):
 
     @Slot()
     def _on_tick(self) -> None:
+        with self.gate.first():
+            self._tick()
+            self.ticked.emit()
+
+    def _tick(self) -> None:
         bridge = self._session.bridge
         deadline = time.perf_counter() + TICK_BUDGET
         handled = 0
@@ -585,8 +621,9 @@ class Controller(QObject):
         model = self.model
         # Each Qt call may hand the GIL to a busy worker thread for a whole switch
         # interval: per-task signals are emitted only when someone listens.
-        announce_started = self._is_connected(self.task_started)
-        announce_finished = self._is_connected(self.task_finished)
+        announce_started = self._is_connected("task_started")
+        announce_finished = self._is_connected("task_finished")
+        finished: list[str] = []
         auto_ack = self._session.settings.ack_mode is AckMode.AUTO
         for item in items:
             if isinstance(item, TaskProgress):
@@ -598,6 +635,7 @@ class Controller(QObject):
             elif isinstance(item, TaskFinished):
                 self._finished_total += 1
                 model.mark_finished(item.worker, item.task_id, item.duration, item.at + offset)
+                finished.append(item.task_id)
                 if announce_finished:
                     self.task_finished.emit(item.task_id)
             elif isinstance(item, TasksPublished):
@@ -665,6 +703,8 @@ class Controller(QObject):
             elif isinstance(item, BrokerInfo):
                 self._broker = f"{item.product} {item.version}"
                 self.broker_identified.emit(self._broker)
+        if finished:
+            self.tasks_finished.emit(finished)
 
     def _on_connected(self, event: ProducerConnected) -> None:
         producer = self._session.producer
@@ -681,8 +721,14 @@ class Controller(QObject):
         )
         log.info("Connected to %s. %s", event.broker, event.queue_description)
 
-    def _is_connected(self, signal: SignalInstance) -> bool:
-        return self.isSignalConnected(QMetaMethod.fromSignal(signal))
+    def _is_connected(self, name: str) -> bool:
+        # QMetaMethod.fromSignal() releases the GIL (about 1.5 ms to get it back from
+        # busy workers): each signal's method is looked up once.
+        method = self._signal_methods.get(name)
+        if method is None:
+            signal: SignalInstance = getattr(self, name)
+            method = self._signal_methods[name] = QMetaMethod.fromSignal(signal)
+        return self.isSignalConnected(method)
 
     def _on_disconnected(self, event: ProducerDisconnected) -> None:
         self._node = ""

@@ -15,7 +15,7 @@ from importlib import metadata
 
 import pika
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import Qt, QTimer, Slot, qVersion
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Slot, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -313,6 +313,7 @@ class MainWindow(QMainWindow):
         c.sample_taken.connect(self.queue_panel._on_sample_taken)
         c.connection_changed.connect(self._on_connection_changed)
         c.settings_applied.connect(self._on_settings_applied)
+        c.ticked.connect(self._paint_now)
         self.composer.enqueue_requested.connect(self._on_enqueue_requested)
         self.composer.mixed_requested.connect(self._on_mixed_requested)
         self.workers_panel.add_requested.connect(self._on_add_requested)
@@ -336,6 +337,17 @@ class MainWindow(QMainWindow):
         node.dead_lettering_ready.connect(self._on_dead_lettering_ready)
         node.dead_lettering_failed.connect(self._on_dead_lettering_failed)
         self._update_broker_actions()
+
+    @Slot()
+    def _paint_now(self) -> None:
+        """Lay out and paint what the controller's tick changed, now, while workers step aside.
+
+        Left to the event loop, a paint makes hundreds of calls from C++ into
+        Python (the task table's cells, the chart, size hints of Python widgets),
+        each of which must win the GIL back from busy worker threads.
+        """
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        QCoreApplication.sendPostedEvents(self, QEvent.Type.UpdateRequest)
 
     def _show_settings(self) -> None:
         settings = self.controller.settings

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from core.pool import WorkerPool
+from core.priority import PriorityGate
 from core.producer import Producer
 from core.settings import SettingsError
 from core.worker import Work
@@ -31,6 +32,7 @@ class Session:
         watch_interval: seconds between queue readings.
         management_port: the management plugin's port, ``None`` to skip it.
         error: a problem found beforehand (e.g. a bad ``--url``); nothing is built.
+        gate: the window's ``PriorityGate``, handed to every worker.
     """
 
     def __init__(
@@ -40,6 +42,7 @@ class Session:
         watch_interval: float,
         management_port: int | None,
         error: str = "",
+        gate: PriorityGate | None = None,
     ) -> None:
         self.settings = settings
         self.bridge = EventBridge()
@@ -62,7 +65,9 @@ class Session:
             persistent=settings.persistent,
             keep_trying=True,
         )
-        self.pool = WorkerPool(connection, queue, self.bridge, settings.worker_options(), work=work)
+        self.pool = WorkerPool(
+            connection, queue, self.bridge, settings.worker_options(), work=work, gate=gate
+        )
         self.watcher = QueueWatcher(
             connection,
             queue.name,

@@ -589,6 +589,21 @@ class TaskFilterModel(QSortFilterProxyModel):
         """The state shown, or ``None`` for every task."""
         return self._state
 
+    @property
+    def attached(self) -> bool:
+        """True while the proxy follows the task model."""
+        return self.sourceModel() is not None
+
+    def attach(self) -> None:
+        """Follow the task model again (after ``detach()``)."""
+        if not self.attached:
+            self.setSourceModel(self._source)
+
+    def detach(self) -> None:
+        """Stop following the task model: no Python filter call per inserted or changed row."""
+        if self.attached:
+            self.setSourceModel(None)  # type: ignore[arg-type]  # Qt takes nullptr; the stub not
+
     def set_state(self, state: TaskState | None) -> None:
         """Show only the tasks in ``state`` (``None``: all)."""
         if state is self._state:

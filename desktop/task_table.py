@@ -57,7 +57,10 @@ class TaskTablePanel(QWidget):
     def __init__(self, model: TaskTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        # The proxy follows the model (a Python filterAcceptsRow per inserted or
+        # changed row) only while a filter is chosen; otherwise it is detached.
         self.proxy = TaskFilterModel(model, self)
+        self.proxy.detach()
         self.filter_box = QComboBox()
         self.filter_box.addItem("All tasks", None)
         for state in TaskState:
@@ -132,12 +135,16 @@ class TaskTablePanel(QWidget):
     @Slot(int)
     def _on_filter_changed(self, index: int) -> None:
         state = self.filter_box.itemData(index)
+        if state is not None:
+            self.proxy.attach()
         self.proxy.set_state(state)
         wanted = self.model if state is None else self.proxy
         if self.view.model() is not wanted:
             header = self.view.horizontalHeader().saveState()
             self.view.setModel(wanted)
             self.view.horizontalHeader().restoreState(header)
+        if state is None:
+            self.proxy.detach()
 
     @Slot(int)
     def _on_model_flushed(self, rows: int) -> None:

@@ -27,6 +27,17 @@ from core.events import WorkerState
 from core.worker import WorkerStatus
 
 CARD_WIDTH = 230
+NEW_CARDS_PER_UPDATE = 8
+"""Cards made per update at most: 32 new workers get their cards over four updates
+(about 0.3 s), so that no single GUI turn spends long in Qt's widget constructors,
+each of which releases the GIL to busy worker threads."""
+_CARD_STYLE = (
+    "QFrame#workerCard { border: 1px solid palette(mid); border-radius: 6px;"
+    " background: palette(base); }"
+    ' QFrame#workerCard[selected="true"] { border: 2px solid #2b6cb0; }'
+    " QLabel#workerCounts { color: palette(mid); }"
+)
+"""One style sheet for every card, set on the grid (a sheet per card costs a re-polish each)."""
 
 _STATE_STYLE = {
     WorkerState.CONNECTING: ("#6b7280", "connecting"),
@@ -63,10 +74,11 @@ class CardGrid(QWidget):
         self._grid.setContentsMargins(2, 2, 2, 2)
         self._grid.setSpacing(8)
         self._grid.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setStyleSheet(_CARD_STYLE)
 
-    def add_card(self, card: QWidget) -> None:
-        """Append a card."""
-        self._cards.append(card)
+    def add_cards(self, cards: list[QWidget]) -> None:
+        """Append cards (laid out once, after the last)."""
+        self._cards.extend(cards)
         self._relayout(force=True)
 
     def remove_card(self, card: QWidget) -> None:
@@ -120,6 +132,7 @@ class WorkerCard(QFrame):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(f"{name}: click to select it for Kill or Stop")
         self._selected = False
+        self.setProperty("selected", False)
         self._values: tuple[object, ...] = ()
 
         self.name_label = QLabel(f"<b>{name}</b>")
@@ -140,7 +153,7 @@ class WorkerCard(QFrame):
         self.progress.setTextVisible(True)
         self.progress.setFormat("%p%")
         self.counts_label = QLabel()
-        self.counts_label.setStyleSheet("color: palette(mid);")
+        self.counts_label.setObjectName("workerCounts")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -149,7 +162,6 @@ class WorkerCard(QFrame):
         layout.addWidget(self.task_label)
         layout.addWidget(self.progress)
         layout.addWidget(self.counts_label)
-        self._apply_style()
 
     @property
     def selected(self) -> bool:
@@ -157,18 +169,13 @@ class WorkerCard(QFrame):
         return self._selected
 
     def set_selected(self, selected: bool) -> None:
-        """Highlight the card (or not)."""
+        """Highlight the card (or not): the grid's style sheet draws a blue border."""
         if selected != self._selected:
             self._selected = selected
-            self._apply_style()
-
-    def _apply_style(self) -> None:
-        border = "#2b6cb0" if self._selected else "palette(mid)"
-        width = 2 if self._selected else 1
-        self.setStyleSheet(
-            f"QFrame#workerCard {{ border: {width}px solid {border}; border-radius: 6px;"
-            " background: palette(base); }"
-        )
+            self.setProperty("selected", selected)
+            style = self.style()
+            style.unpolish(self)
+            style.polish(self)
 
     def update_status(self, status: WorkerStatus) -> None:
         """Show a worker's latest state; only changed fields touch their widgets.
@@ -358,16 +365,20 @@ class WorkersPanel(QWidget):
                 self._states.pop(name, None)
                 self._cards_widget.remove_card(old)
                 old.deleteLater()
+        new: list[WorkerCard] = []
         for status in statuses:
             card = self._cards.get(status.name)
             if card is None:
+                if len(new) >= NEW_CARDS_PER_UPDATE:
+                    continue  # its card comes with a later update
                 card = WorkerCard(status.name, self._cards_widget)
                 card.clicked.connect(self._on_card_clicked)
                 self._cards[status.name] = card
-                self._cards_widget.add_card(card)
-                card.show()
+                new.append(card)
             card.update_status(status)
             self._states[status.name] = status.state
+        if new:
+            self._cards_widget.add_cards(list(new))
         if self._selected not in self._cards or self._is_finished(self._selected):
             live = [s.name for s in statuses if not s.state.finished]
             self.select(live[0] if live else None)
