@@ -102,6 +102,7 @@ def bench_consume(plan: Plan, with_gui: bool) -> list[Section]:
         "kanin": consume.kanin_drain,
     }
     lateness: list[float] = []
+    lateness_by_workers: dict[int, list[float]] = {}
     window: gui.GuiDrain | None = None
     if gui_reason is None:
         window = gui.GuiDrain()
@@ -109,6 +110,7 @@ def bench_consume(plan: Plan, with_gui: bool) -> list[Section]:
         def gui_drain(queue: str, kind: QueueType, workers: int, total: int) -> float:
             rate, late = window.drain(queue, kind, workers, total)
             lateness.extend(late)
+            lateness_by_workers.setdefault(workers, []).extend(late)
             return rate
 
         runners["gui"] = gui_drain
@@ -172,18 +174,24 @@ def bench_consume(plan: Plan, with_gui: bool) -> list[Section]:
                 window.close()
             common.delete(queue)
     if gui_reason is None:
-        p99 = common.percentile(lateness, 0.99)
-        worst = max(lateness) if lateness else 0.0
-        gui_section.rows.append(
-            Row(
-                "2. Through the GUI",
-                f"event-loop lateness, {len(lateness):,} ticks of a {gui.TICK_MS} ms timer",
-                f"p99 {p99:.1f} ms, max {worst:.1f} ms",
-                "p99 < 50 ms, max < 200 ms",
-                p99 < 50 and worst < 200,
-                f"p99 {p99 / 50:.2f}, max {worst / 200:.2f} of the limit",
+        most = max(lateness_by_workers) if lateness_by_workers else 0
+        for label, samples in (
+            ("every case", lateness),
+            (f"{most} workers only", lateness_by_workers.get(most, [])),
+        ):
+            p99 = common.percentile(samples, 0.99) if samples else 0.0
+            worst = max(samples) if samples else 0.0
+            gui_section.rows.append(
+                Row(
+                    "2. Through the GUI",
+                    f"event-loop lateness, {label}: {len(samples):,} ticks of a "
+                    f"{gui.TICK_MS} ms timer",
+                    f"p99 {p99:.1f} ms, max {worst:.1f} ms",
+                    "p99 < 50 ms, max < 200 ms",
+                    p99 < 50 and worst < 200,
+                    f"p99 {p99 / 50:.2f}, max {worst / 200:.2f} of the limit",
+                )
             )
-        )
     else:
         gui_section.rows.append(
             Row("2. Through the GUI", "all", "not measured", "≥ 0.9 × pika", None, "", gui_reason)

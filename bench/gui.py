@@ -3,9 +3,10 @@
 The window comes from ``desktop.app.create_window`` (as ``kanin`` makes it),
 shown on the offscreen platform, its controller started. For each drain the
 benchmark calls ``controller.add_workers(n)`` on a pre-filled queue and counts
-``controller.task_finished`` in the GUI thread; the clock stops at the last
-one. Meanwhile a 10 ms ``QTimer`` (precise) records how late each tick fires:
-the GUI event loop's lateness.
+the tasks of ``controller.tasks_finished`` (one signal per GUI tick) in the GUI
+thread; the clock stops when the last one is shown. Meanwhile a 10 ms
+``QTimer`` (precise) records how late each tick fires: the GUI event loop's
+lateness.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ NOTES = [
     "The window is `desktop.app.create_window(args)` with the bench queue, shown offscreen "
     "(QT_QPA_PLATFORM=offscreen), its controller running with every signal connected to "
     "the widgets (task table, worker cards, queue panel, log view). Workers are added with "
-    "`controller.add_workers(n)`; the clock stops at the last `task_finished` signal in the "
-    "GUI thread (the controller delivers events in ~33 ms batches, so up to one tick is "
-    "included).",
+    "`controller.add_workers(n)`; the clock stops at the `tasks_finished` signal (one per "
+    "GUI tick, with the ids of the tasks acknowledged since the last) that brings the count "
+    "to the total, in the GUI thread (the controller delivers events in ~33 ms batches, so "
+    "up to one tick is included).",
     f"Event-loop lateness: a precise {TICK_MS} ms QTimer in the GUI thread, lateness = "
     f"interval actually observed minus {TICK_MS} ms, over every GUI drain of the run.",
 ]

@@ -45,9 +45,13 @@ class PriorityGate:
         late_after: float = 0.02,
         max_wait: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
+        slots: int | None = None,
     ) -> None:
         if late_after <= 0 or max_wait <= 0:
             raise ValueError("late_after and max_wait must be positive.")
+        if slots is not None and slots < 1:
+            raise ValueError("slots must be 1 or more.")
+        self._slots = threading.BoundedSemaphore(slots) if slots is not None else None
         self.late_after = late_after
         self.max_wait = max_wait
         self._clock = clock
@@ -105,6 +109,29 @@ class PriorityGate:
             self._last_beat = self._clock()
             self._generation += 1
             self._condition.notify_all()
+
+    @contextmanager
+    def turn(self) -> Iterator[bool]:
+        """Around one task's processing: wait while the watched thread is late, then take a slot.
+
+        While watched, at most ``slots`` workers process a task at once (waiting
+        for a slot releases the GIL), so a thread that wants the GIL queues
+        behind a few workers, not behind all of them. Yields True when the
+        worker waited. A slot not had within ``max_wait`` is done without.
+        """
+        waited = self.wait_turn()
+        slots = self._slots
+        got = False
+        if slots is not None and not self._open:
+            got = slots.acquire(blocking=False)
+            if not got:
+                waited = True
+                got = slots.acquire(timeout=self.max_wait)
+        try:
+            yield waited
+        finally:
+            if got and slots is not None:
+                slots.release()
 
     def _must_wait(self) -> bool:
         if self._open:

@@ -21,6 +21,7 @@ it; the self-test and the screenshot use it and drive the window through
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -217,6 +218,10 @@ def create_window(
         controller, store, icon=app_icon(), local_node=local_node, ask_pending=ask_pending
     )
     controller.setParent(window)
+    # Everything made so far (Qt's wrappers, modules, the window) lives as long as
+    # the app: out of the collector's sight, a full collection in a flood of tasks
+    # (which stops every thread, the GUI's too) has only the tasks' objects to scan.
+    gc.freeze()
     if getattr(args, "local_broker", False) and window.start_local_broker():
         return window  # the controller starts once the node accepts connections
     controller.start()

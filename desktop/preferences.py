@@ -24,6 +24,8 @@ from core.worker import AckMode, WorkerOptions
 log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "Kanin"
+WORKER_NICE = 10
+"""How far below the GUI thread the window's worker threads run (``WorkerOptions.nice``)."""
 
 _E = TypeVar("_E", bound=enum.Enum)
 
@@ -78,8 +80,8 @@ class AppSettings:
             raise SettingsError(str(exc)) from None
 
     def worker_options(self) -> WorkerOptions:
-        """Options for new workers."""
-        return WorkerOptions(prefetch=self.prefetch, ack_mode=self.ack_mode)
+        """Options for new workers (a lower CPU priority than the window's own thread)."""
+        return WorkerOptions(prefetch=self.prefetch, ack_mode=self.ack_mode, nice=WORKER_NICE)
 
     def validate(self) -> None:
         """Check everything at once.

@@ -64,8 +64,8 @@ def test_enqueued_row_goes_sending_queued_running_done(
     assert row.duration is not None
     assert row.duration >= 0.35
     card = window.workers_panel.card(name)
-    qtbot.waitUntil(lambda: card.progress.value() == 100, timeout=5_000)
-    qtbot.waitUntil(lambda: "done 1" in card.counts_label.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: card.progress_percent == 100, timeout=5_000)
+    qtbot.waitUntil(lambda: "done 1" in card.counts_text, timeout=5_000)
     qtbot.waitUntil(lambda: "1 done" in window.task_panel.counts_label.text(), timeout=5_000)
 
 
@@ -121,11 +121,9 @@ def test_killed_worker_task_is_redelivered_and_finishes_elsewhere(
     assert row.attempts == [first, row.worker]
     assert row.redelivered
     assert row.delivery_count == 2
-    qtbot.waitUntil(
-        lambda: "killed" in window.workers_panel.card(first).state_label.text(), timeout=5_000
-    )
+    qtbot.waitUntil(lambda: "killed" in window.workers_panel.card(first).state_text, timeout=5_000)
     other = window.workers_panel.card(row.worker)
-    qtbot.waitUntil(lambda: "redeliveries 1" in other.counts_label.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "redeliveries 1" in other.counts_text, timeout=5_000)
     assert model.counts()[TaskState.DONE] == 1
     assert message_count(controller.settings.queue) == 0  # nothing lost, nothing left
 
@@ -242,7 +240,7 @@ def test_stop_gives_the_task_back_and_remove_stops_several(
     assert returned.args == [task_id, worker]
     # The task goes back with a nack and another worker takes it at once.
     qtbot.waitUntil(lambda: len(controller.model.get(task_id).attempts) == 2, timeout=10_000)  # type: ignore[union-attr]
-    qtbot.waitUntil(lambda: "stopped" in panel.card(worker).state_label.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "stopped" in panel.card(worker).state_text, timeout=5_000)
     panel.count_box.setValue(2)
     panel.remove_many_button.click()
     qtbot.waitUntil(lambda: controller.worker_names(alive_only=True) == [], timeout=10_000)

@@ -76,9 +76,7 @@ def test_wrong_password_shows_an_error_and_the_window_stays_responsive(
     qtbot.waitUntil(lambda: ticker.ticks >= ticks + 5, timeout=2_000)  # never frozen
     # The worker card says so too, and enqueued tasks fail with the reason.
     [name] = controller.worker_names()
-    qtbot.waitUntil(
-        lambda: "failed" in window.workers_panel.card(name).state_label.text(), timeout=10_000
-    )
+    qtbot.waitUntil(lambda: "failed" in window.workers_panel.card(name).state_text, timeout=10_000)
     [task_id] = controller.enqueue(["never sent."])
     row = controller.model.get(task_id)
     assert row is not None
