@@ -22,8 +22,6 @@ from core.worker import TaskBudget, Work, Worker, WorkerOptions, WorkerStatus, d
 
 log = logging.getLogger(__name__)
 
-CONNECTING_AT_ONCE = 4
-"""New workers opening their first connection at the same time."""
 STAGGER = 0.25
 """Longest wait (seconds) for a new worker's first connection attempt before the next starts."""
 
@@ -53,6 +51,9 @@ class WorkerPool:
         name_prefix: names are ``<prefix>-1``, ``<prefix>-2``, ...
         worker_factory: builds a worker (tests may pass their own).
         gate: handed to every worker (see ``core.priority``).
+        connecting_at_once: how many new workers may open their first connection
+            at the same time (``None``: all). The window uses 4: 32 handshakes
+            at once kept its GUI thread from the GIL for up to 0.35 s.
     """
 
     def __init__(
@@ -67,6 +68,7 @@ class WorkerPool:
         name_prefix: str = "W",
         worker_factory: Callable[..., Worker] = Worker,
         gate: PriorityGate | None = None,
+        connecting_at_once: int | None = None,
     ) -> None:
         self.settings = settings
         self.queue = queue
@@ -77,6 +79,7 @@ class WorkerPool:
         self._prefix = name_prefix
         self._factory = worker_factory
         self._gate = gate
+        self._at_once = connecting_at_once
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
         self._members: dict[str, _Member] = {}
@@ -85,13 +88,13 @@ class WorkerPool:
         """Add ``count`` workers and return their names at once.
 
         Their threads are started by a short-lived starter thread, not by the
-        caller, one after the other: the next starts when the previous one's
-        first connection attempt is over (at most ``STAGGER`` seconds later).
-        ``Thread.start()`` waits for the new thread to get the GIL, and opening
-        a connection costs a few milliseconds of Python: 32 workers started at
-        once in the caller's thread blocked it for 0.2 to 0.3 s (a frozen
-        window), and 32 handshakes at once fight each other and the broker. A
-        worker stopped or killed before its thread runs ends as soon as it starts.
+        caller: ``Thread.start()`` waits for the new thread to get the GIL, and
+        opening a connection costs a few milliseconds of Python, so 32 workers
+        started in the caller's thread blocked it for 0.2 to 0.3 s (a frozen
+        window). With ``connecting_at_once``, a worker starts only when few
+        enough of the earlier ones are still opening their first connection
+        (or ``STAGGER`` seconds later). A worker stopped or killed before its
+        thread runs ends as soon as it starts.
         """
         names: list[str] = []
         members: list[_Member] = []
@@ -115,7 +118,10 @@ class WorkerPool:
             members.append(member)
         if members:
             starter = threading.Thread(
-                target=_start_all, args=(members,), name="kanin-pool-starter", daemon=True
+                target=_start_all,
+                args=(members, self._at_once),
+                name="kanin-pool-starter",
+                daemon=True,
             )
             starter.start()
         return names
@@ -194,7 +200,7 @@ class WorkerPool:
                 raise KeyError(f"No worker named '{name}'.") from None
 
 
-def _start_all(members: list[_Member]) -> None:
+def _start_all(members: list[_Member], at_once: int | None) -> None:
     """Start worker threads one after the other (in the pool's starter thread)."""
     for index, member in enumerate(members):
         try:
@@ -203,5 +209,5 @@ def _start_all(members: list[_Member]) -> None:
             log.exception("Could not start %s.", member.thread.name)
             member.worker.settled.set()
             member.worker.finished.set()
-        if index >= CONNECTING_AT_ONCE - 1:
-            members[index - CONNECTING_AT_ONCE + 1].worker.settled.wait(STAGGER)
+        if at_once is not None and index >= at_once - 1:
+            members[index - at_once + 1].worker.settled.wait(STAGGER)

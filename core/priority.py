@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+_SETTLE_STEP = 0.0005
+
 
 class PriorityGate:
     """Lets one thread (the GUI's) go first when it is late.
@@ -45,13 +47,10 @@ class PriorityGate:
         late_after: float = 0.02,
         max_wait: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
-        slots: int | None = None,
     ) -> None:
         if late_after <= 0 or max_wait <= 0:
             raise ValueError("late_after and max_wait must be positive.")
-        if slots is not None and slots < 1:
-            raise ValueError("slots must be 1 or more.")
-        self._slots = threading.BoundedSemaphore(slots) if slots is not None else None
+        self._busy: set[int] = set()  # threads inside ``turn()``
         self.late_after = late_after
         self.max_wait = max_wait
         self._clock = clock
@@ -89,9 +88,15 @@ class PriorityGate:
             self._condition.notify_all()
 
     @contextmanager
-    def first(self) -> Iterator[None]:
-        """Workers step aside while the calling (watched) thread runs the block (then a beat)."""
+    def first(self, settle: float = 0.0) -> Iterator[None]:
+        """Workers step aside while the calling (watched) thread runs the block (then a beat).
+
+        Args:
+            settle: first wait up to this long for busy workers (see ``settle()``).
+        """
         self.hold()
+        if settle > 0:
+            self.settle(settle)
         try:
             yield
         finally:
@@ -112,26 +117,29 @@ class PriorityGate:
 
     @contextmanager
     def turn(self) -> Iterator[bool]:
-        """Around one task's processing: wait while the watched thread is late, then take a slot.
+        """Around one task's processing: wait while the watched thread is late or first.
 
-        While watched, at most ``slots`` workers process a task at once (waiting
-        for a slot releases the GIL), so a thread that wants the GIL queues
-        behind a few workers, not behind all of them. Yields True when the
-        worker waited. A slot not had within ``max_wait`` is done without.
+        The worker counts as busy inside the block, for ``settle()``. Yields
+        True when the worker waited first.
         """
         waited = self.wait_turn()
-        slots = self._slots
-        got = False
-        if slots is not None and not self._open:
-            got = slots.acquire(blocking=False)
-            if not got:
-                waited = True
-                got = slots.acquire(timeout=self.max_wait)
+        me = threading.get_ident()
+        self._busy.add(me)  # set.add and set.discard are atomic under the GIL
         try:
             yield waited
         finally:
-            if got and slots is not None:
-                slots.release()
+            self._busy.discard(me)
+
+    def settle(self, timeout: float) -> None:
+        """In the watched thread, after ``hold()``: let busy workers reach their next check.
+
+        Sleeps (the GIL released) in short steps until no worker is inside
+        ``turn()``, at most ``timeout`` seconds. Work done after that meets
+        fewer workers coming back for the GIL than work done straight away.
+        """
+        deadline = self._clock() + timeout
+        while self._busy and self._clock() < deadline:
+            time.sleep(_SETTLE_STEP)
 
     def _must_wait(self) -> bool:
         if self._open:

@@ -18,6 +18,9 @@ from desktop.bridge import EventBridge
 from desktop.preferences import AppSettings
 from desktop.watcher import QueueWatcher
 
+CONNECTING_AT_ONCE = 4
+"""New workers of the window opening their first connection at the same time."""
+
 
 class Session:
     """The core objects of one set of settings: bridge, producer, pool and watcher.
@@ -66,7 +69,13 @@ class Session:
             keep_trying=True,
         )
         self.pool = WorkerPool(
-            connection, queue, self.bridge, settings.worker_options(), work=work, gate=gate
+            connection,
+            queue,
+            self.bridge,
+            settings.worker_options(),
+            work=work,
+            gate=gate,
+            connecting_at_once=CONNECTING_AT_ONCE,
         )
         self.watcher = QueueWatcher(
             connection,

@@ -42,7 +42,10 @@ class FakeWorker:
     kill = stop
 
 
-def make_pool() -> tuple[WorkerPool, dict[str, FakeWorker]]:
+AT_ONCE = 4
+
+
+def make_pool(at_once: int | None = AT_ONCE) -> tuple[WorkerPool, dict[str, FakeWorker]]:
     made: dict[str, FakeWorker] = {}
 
     def factory(name: str, *args: Any, **kwargs: Any) -> Worker:
@@ -50,7 +53,10 @@ def make_pool() -> tuple[WorkerPool, dict[str, FakeWorker]]:
         return cast("Worker", made[name])
 
     settings = ConnectionSettings.from_urls(["amqp://guest:guest@127.0.0.1:5672/%2F"])
-    return WorkerPool(settings, QueueSpec("unused"), worker_factory=factory), made
+    pool = WorkerPool(
+        settings, QueueSpec("unused"), worker_factory=factory, connecting_at_once=at_once
+    )
+    return pool, made
 
 
 def test_add_returns_the_names_before_any_thread_has_started():
@@ -67,7 +73,7 @@ def test_add_returns_the_names_before_any_thread_has_started():
 def test_only_a_few_workers_open_their_first_connection_at_once(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(pool_module, "STAGGER", 30.0)  # only a settled worker lets the next go
     pool, made = make_pool()
-    at_once = pool_module.CONNECTING_AT_ONCE
+    at_once = AT_ONCE
     names = pool.add(at_once + 2)
     try:
         for name in names[:at_once]:
@@ -86,7 +92,7 @@ def test_only_a_few_workers_open_their_first_connection_at_once(monkeypatch: pyt
 
 def test_a_hanging_connection_delays_the_next_worker_by_at_most_the_stagger():
     pool, made = make_pool()
-    at_once = pool_module.CONNECTING_AT_ONCE
+    at_once = AT_ONCE
     names = pool.add(at_once + 1)
     try:
         # Nobody connects: the last worker still starts, STAGGER after the first.
@@ -95,9 +101,20 @@ def test_a_hanging_connection_delays_the_next_worker_by_at_most_the_stagger():
         assert pool.stop_all(timeout=10)
 
 
+def test_without_a_limit_every_worker_starts_at_once():
+    pool, made = make_pool(at_once=None)
+    names = pool.add(6)
+    try:
+        for name in names:
+            assert made[name].started.wait(5)  # although none has connected
+        assert not any(made[name].settled.is_set() for name in names)
+    finally:
+        assert pool.stop_all(timeout=10)
+
+
 def test_workers_stopped_before_their_thread_starts_end_when_it_does():
     pool, made = make_pool()
-    names = pool.add(pool_module.CONNECTING_AT_ONCE + 3)
+    names = pool.add(AT_ONCE + 3)
     assert pool.stop_all(timeout=10)
     assert pool.names(alive_only=True) == []
     assert pool.remove_finished() == names

@@ -33,6 +33,18 @@ def in_thread(call: Callable[[], bool]) -> tuple[threading.Event, list[bool]]:
     return done, result
 
 
+def settle_in_thread(gate: PriorityGate, timeout: float) -> threading.Event:
+    """``gate.settle(timeout)`` in a thread; the event is set when it has returned."""
+    settled = threading.Event()
+
+    def run() -> None:
+        gate.settle(timeout)
+        settled.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    return settled
+
+
 def wait_until_waiting(gate: PriorityGate, count: int = 1) -> None:
     """Until ``count`` workers have stepped aside (they block inside ``wait_turn``)."""
     idle = threading.Event()
@@ -133,3 +145,47 @@ def test_unwatch_releases_waiting_workers_at_once():
 def test_limits_must_be_positive(late_after: float, max_wait: float):
     with pytest.raises(ValueError, match="positive"):
         PriorityGate(late_after=late_after, max_wait=max_wait)
+
+
+def test_settle_returns_once_no_worker_is_inside_its_turn():
+    gate = PriorityGate(late_after=10.0, max_wait=30.0)
+    gate.watch()
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def work() -> bool:
+        with gate.turn() as waited:
+            inside.set()
+            leave.wait(10)
+        return waited
+
+    done, result = in_thread(work)
+    assert inside.wait(5)
+    gate.hold()
+    settled = settle_in_thread(gate, 30.0)
+    assert not settled.wait(0.1)  # a worker is still busy
+    leave.set()
+    assert settled.wait(5)
+    assert done.wait(5)
+    assert result == [False]  # it had not waited: nothing was held when it began
+    gate.let_go()
+
+
+def test_settle_gives_up_after_its_timeout():
+    gate = PriorityGate(late_after=10.0, max_wait=30.0)
+    gate.watch()
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def work() -> bool:
+        with gate.turn():
+            inside.set()
+            leave.wait(10)
+        return True
+
+    done, _ = in_thread(work)
+    assert inside.wait(5)
+    settled = settle_in_thread(gate, 0.05)
+    assert settled.wait(5)  # back although the worker is still inside its turn
+    leave.set()
+    assert done.wait(5)
