@@ -36,6 +36,7 @@ from core.events import (
     TasksPublished,
     TasksRejected,
 )
+from core.priority import PriorityGate
 from core.settings import ConnectionSettings
 from core.tasks import Task, properties_for
 from core.topology import QueueReport, QueueSpec, declare_queue
@@ -44,6 +45,8 @@ from core.worker import backoff_delay
 log = logging.getLogger(__name__)
 
 _Entry = tuple[Task, "Future[str]"]
+GATE_EVERY = 100
+"""Publishes between two looks at the gate (a publish costs about 30 µs of Python)."""
 
 
 class Producer:
@@ -59,6 +62,8 @@ class Producer:
         max_backoff: cap on the delay between reconnect attempts (doubling from
             0.1 s, with jitter, as ``core.worker.backoff_delay``); 1 s keeps the
             time from the broker being back to publishing again short.
+        gate: checked every ``GATE_EVERY`` publishes: the producer steps aside
+            while the window's GUI thread is late (see ``core.priority``).
     """
 
     def __init__(
@@ -71,8 +76,10 @@ class Producer:
         window: int = 1000,
         keep_trying: bool = False,
         max_backoff: float = 1.0,
+        gate: PriorityGate | None = None,
     ) -> None:
         self.settings = settings
+        self._gate = gate
         self.queue = queue
         self.persistent = persistent
         self.window = max(1, window)
@@ -397,7 +404,12 @@ class Producer:
         published: list[str] = []
         routing_key = self.queue.name
         persistent = self.persistent
+        gate = self._gate
+        sent = 0
         while self._waiting and len(self._outstanding) < self.window:
+            sent += 1
+            if gate is not None and sent % GATE_EVERY == 0:
+                gate.wait_turn()
             entry = self._waiting.popleft()
             task = entry[0]
             if entry[1].done():  # cancelled by the caller

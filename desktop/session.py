@@ -67,6 +67,7 @@ class Session:
             self.bridge,
             persistent=settings.persistent,
             keep_trying=True,
+            gate=gate,
         )
         self.pool = WorkerPool(
             connection,

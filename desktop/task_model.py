@@ -360,12 +360,16 @@ class TaskTableModel(QAbstractTableModel):
 
     # ----------------------------------------------------------------- changes
 
-    def add_tasks(self, tasks: Sequence[Task], *, enqueued: float | None = None) -> None:
-        """Add Kanin's own tasks as *sending*, in one insert (flushed at once).
+    def add_tasks(
+        self, tasks: Sequence[Task], *, enqueued: float | None = None, flush: bool = True
+    ) -> None:
+        """Add Kanin's own tasks as *sending*, in one insert (flushed at once by default).
 
         Args:
             tasks: the new tasks.
             enqueued: the time to show; defaults to each task's creation time.
+            flush: tell the views now; False leaves it to the next ``flush()``
+                (a big enqueue adds rows in chunks and lets the GUI timer show them).
         """
         previews: dict[bytes, str] = {}  # a batch is often N copies of one text
         for task in tasks:
@@ -379,7 +383,8 @@ class TaskTableModel(QAbstractTableModel):
                 task.created if enqueued is None else enqueued,
             )
             self._add(row)
-        self.flush()
+        if flush:
+            self.flush()
 
     def _add(self, row: TaskRow) -> None:
         if row.task_id in self._by_id:

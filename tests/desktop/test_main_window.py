@@ -282,3 +282,26 @@ def test_with_a_cluster_a_node_that_is_down_is_skipped_and_the_status_bar_names_
     assert "127.0.0.1:1/" not in text  # the node that is down is not the one shown
     assert "127.0.0.1:1/" in window.url_label.toolTip()  # but it is still configured
     assert in_use in window.state_label.text()
+
+
+def test_thirty_two_workers_on_zero_second_tasks_show_every_task_once(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    """The flood path: batched signals, the priority gate, painted cards, no task lost."""
+    window = make_window()
+    controller = window.controller
+    wait_connected(qtbot, controller)
+    ids = controller.enqueue([f"zero {i}" for i in range(600)])
+    model = controller.model
+    qtbot.waitUntil(lambda: model.counts()[TaskState.QUEUED] == 600, timeout=20_000)
+    batches: list[list[str]] = []
+    controller.tasks_finished.connect(batches.append)
+    names = controller.add_workers(32)
+    qtbot.waitUntil(lambda: model.counts()[TaskState.DONE] == 600, timeout=60_000)
+    qtbot.waitUntil(lambda: sum(len(b) for b in batches) == 600, timeout=5_000)
+    shown = [task_id for batch in batches for task_id in batch]
+    assert sorted(shown) == sorted(ids)  # each task announced exactly once
+    assert len(batches) < 600  # one signal per GUI tick, not one per task
+    assert controller.gate.watching
+    qtbot.waitUntil(lambda: window.workers_panel.names() == names, timeout=5_000)
+    assert message_count(controller.settings.queue) == 0
