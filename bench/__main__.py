@@ -260,17 +260,18 @@ def _explain_consume(
         gui_section.notes.append(
             f"Missed in: {'; '.join(gui_missed)}. Why: with the window, the process needed "
             f"{gui_cpu:.0f} µs of CPU per task against {kanin_cpu:.0f} µs headless; "
-            f"{thread:.0f} µs of it is the GUI thread's own work (the controller turning each "
-            "task's events into task-table rows, signals and repaints of the table and worker "
-            f"cards); the other {max(0.0, gui_cpu - kanin_cpu - thread):.0f} µs is in the other "
-            "threads (workers, producer, queue watcher), consistent with more GIL hand-overs. "
-            "It all runs under the workers' GIL: while the GUI thread works, workers wait, and "
-            "while workers run, the GUI's timer ticks wait (the lateness). What would reach "
-            "0.9 and p99 < 50 ms: fold a tick's events per task before touching the model (a "
-            "zero-second task's start and finish arrive in the same tick), one model update "
-            "per tick instead of one per task, a time budget per tick (about 8 ms, the rest "
-            "on the next tick), and for heavy loads workers in a child process that sends the "
-            "window a summary."
+            f"{thread:.0f} µs of it is the GUI thread's own work (task-table rows, batched "
+            "signals, painting the table, cards and chart). Every thread shares one GIL, "
+            "and the window's workers give the GUI thread its turn on purpose "
+            "(`core.priority.PriorityGate`): they step aside whenever its 10 ms pulse is "
+            "more than 12 ms old, during each 33 ms tick and the paint that follows it, "
+            "and they run at nice 10; new workers open their first connection four at a "
+            "time. Without that the GUI thread waited up to 1.5 s for the GIL with 32 "
+            "workers (measured, same code with the gate off): the lateness target is "
+            "bought with worker throughput. What would reach 0.9 as well: less Python "
+            "per task in the worker loop (pika's frame handling is most of it), or "
+            "workers in a child process that sends the window summaries, which the "
+            "window's design (worker threads in the window) rules out."
         )
 
 
@@ -365,16 +366,18 @@ def _enqueue_through_window(plan: Plan) -> Row:
     elif call * 1000 >= worst / 2:
         note = (
             f"`controller.enqueue()` of {plan.enqueue_tasks:,} texts ran {call:.2f} s in one go "
-            "in the GUI thread (Task objects, table rows, producer futures): that call is the "
-            "worst stall. What would reach the target: enqueue in chunks (about 2,000 per "
-            "event-loop turn) or build the tasks in the producer thread."
+            "in the GUI thread (it makes the ids, then hands the tasks over in chunks of "
+            "1,000 per event-loop turn): that call is the worst stall. What would reach the "
+            "target: make the ids in the chunks too."
         )
     else:
         note = (
             f"`controller.enqueue()` itself returned in {call:.2f} s; the late ticks come "
-            "afterwards, while the producer thread publishes and the GUI thread turns the "
-            "confirms into row updates, both under one GIL. What would reach the target: a "
-            "time budget per GUI tick for confirm updates (the rest on the next tick)."
+            "afterwards, while the GUI thread makes rows 1,000 tasks per event-loop turn "
+            "and turns confirms into row updates, and the producer thread publishes "
+            "(stepping aside every 100 publishes while the GUI thread is late), under one "
+            "GIL. What would reach the target: smaller chunks (500), or rows made lazily "
+            "as the table first shows them."
         )
     return Row(
         "3. Enqueue",

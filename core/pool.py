@@ -52,8 +52,9 @@ class WorkerPool:
         worker_factory: builds a worker (tests may pass their own).
         gate: handed to every worker (see ``core.priority``).
         connecting_at_once: how many new workers may open their first connection
-            at the same time (``None``: all). The window uses 4: 32 handshakes
-            at once kept its GUI thread from the GIL for up to 0.35 s.
+            at the same time (``None``: all, started by ``add()`` itself). The
+            window uses 4: 32 handshakes at once kept its GUI thread from the
+            GIL for up to 0.35 s.
     """
 
     def __init__(
@@ -85,16 +86,16 @@ class WorkerPool:
         self._members: dict[str, _Member] = {}
 
     def add(self, count: int = 1) -> list[str]:
-        """Add ``count`` workers and return their names at once.
+        """Add and start ``count`` workers; returns their names.
 
-        Their threads are started by a short-lived starter thread, not by the
-        caller: ``Thread.start()`` waits for the new thread to get the GIL, and
-        opening a connection costs a few milliseconds of Python, so 32 workers
-        started in the caller's thread blocked it for 0.2 to 0.3 s (a frozen
-        window). With ``connecting_at_once``, a worker starts only when few
-        enough of the earlier ones are still opening their first connection
-        (or ``STAGGER`` seconds later). A worker stopped or killed before its
-        thread runs ends as soon as it starts.
+        Without ``connecting_at_once`` the threads are started here, one after
+        the other. With it, a short-lived starter thread starts them, each when
+        few enough of the earlier ones are still opening their first connection
+        (or ``STAGGER`` seconds later), and the names come back at once: the
+        window's thread must not wait, since ``Thread.start()`` waits for the new
+        thread to get the GIL and 32 new workers in its thread blocked it for
+        0.2 to 0.3 s. A worker stopped or killed before its thread runs ends as
+        soon as it starts.
         """
         names: list[str] = []
         members: list[_Member] = []
@@ -116,7 +117,9 @@ class WorkerPool:
                 self._members[name] = member
             names.append(name)
             members.append(member)
-        if members:
+        if members and self._at_once is None:
+            _start_all(members, None)
+        elif members:
             starter = threading.Thread(
                 target=_start_all,
                 args=(members, self._at_once),
@@ -201,7 +204,7 @@ class WorkerPool:
 
 
 def _start_all(members: list[_Member], at_once: int | None) -> None:
-    """Start worker threads one after the other (in the pool's starter thread)."""
+    """Start worker threads one after the other, at most ``at_once`` still connecting."""
     for index, member in enumerate(members):
         try:
             member.thread.start()

@@ -63,6 +63,11 @@ FLOOD_CARD_EVERY = 9
 FLOOD_ITEMS = 64
 """Task changes in one tick from which the table is told of them every ``FLOOD_FLUSH_EVERY``
 ticks (a confirm of 1,000 tasks counts 1,000)."""
+FLUSH_EVERY = 3
+"""Ticks between two table updates (about 10 Hz; at 30 Hz one busy worker spent about
+300 µs of the GUI thread per task, mostly repainting the table)..."""
+FEW_CHANGES = 3
+"""...but a tick with this few changes (a task enqueued by hand) shows them at once..."""
 FLOOD_FLUSH_EVERY = 15
 """About 2 Hz: a repaint of the table costs about 10 ms of the GUI thread idle, several
 times that with 32 busy workers (measured: 8 -> 15 took p99 lateness 55 -> 49 ms)."""
@@ -221,6 +226,7 @@ class Controller(QObject):
         self._task_counter = 0
         self._rows_frozen = 0  # the model's size when the living objects were last frozen
         self._ticks = 0
+        self._since_flush = 0
         self._started = False
         self._shut_down = False
         self._signal_methods: dict[str, QMetaMethod] = {}
@@ -628,11 +634,15 @@ class Controller(QObject):
             if time.perf_counter() > deadline and len(bridge) <= BACKLOG_LIMIT:
                 break  # the rest next tick, 33 ms from now
         self._ticks += 1
-        # In a flood (thousands of zero-second tasks a second) the table repaints at
-        # about 4 Hz, and on other ticks than the worker cards: each repaint draws
-        # every visible cell (the model's counts and rows are up to date meanwhile).
-        if handled < FLOOD_ITEMS or self._ticks % FLOOD_FLUSH_EVERY == 1:
+        # The table is told of changes at most every FLUSH_EVERY ticks (about 10 Hz),
+        # a lone change at once, and in a flood (thousands of zero-second tasks a
+        # second) every FLOOD_FLUSH_EVERY ticks: each repaint draws every visible cell
+        # (the model's counts and rows are up to date meanwhile).
+        self._since_flush += 1
+        every = FLUSH_EVERY if handled < FLOOD_ITEMS else FLOOD_FLUSH_EVERY
+        if self._since_flush >= every or 0 < handled <= FEW_CHANGES:
             self.model.flush()
+            self._since_flush = 0
         self._update_pending()
         self._freeze_if_grown()  # other producers' tasks add rows too
         if self._ticks % (CARD_EVERY if handled < FLOOD_ITEMS else FLOOD_CARD_EVERY) == 0:

@@ -101,12 +101,13 @@ def test_a_hanging_connection_delays_the_next_worker_by_at_most_the_stagger():
         assert pool.stop_all(timeout=10)
 
 
-def test_without_a_limit_every_worker_starts_at_once():
+def test_without_a_limit_add_starts_every_worker_itself():
     pool, made = make_pool(at_once=None)
     names = pool.add(6)
     try:
         for name in names:
             assert made[name].started.wait(5)  # although none has connected
+        assert not any(t.name == "kanin-pool-starter" for t in threading.enumerate())
         assert not any(made[name].settled.is_set() for name in names)
     finally:
         assert pool.stop_all(timeout=10)
