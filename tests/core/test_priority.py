@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from core.priority import PriorityGate
+from tests.helpers.gates import wait_for_waits
 
 
 class Clock:
@@ -45,16 +46,6 @@ def settle_in_thread(gate: PriorityGate, timeout: float) -> threading.Event:
     return settled
 
 
-def wait_until_waiting(gate: PriorityGate, count: int = 1) -> None:
-    """Until ``count`` workers have stepped aside (they block inside ``wait_turn``)."""
-    idle = threading.Event()
-    for _ in range(400):
-        if gate.waits >= count:
-            return
-        idle.wait(0.005)
-    raise AssertionError(f"only {gate.waits} of {count} workers stepped aside")
-
-
 def test_workers_never_wait_while_nobody_is_watched():
     clock = Clock()
     gate = PriorityGate(late_after=0.01, clock=clock)
@@ -82,7 +73,7 @@ def test_a_late_beat_makes_workers_wait_until_the_next_beat():
     gate.watch()
     clock.now += 0.05
     done, result = in_thread(gate.wait_turn)
-    wait_until_waiting(gate)
+    wait_for_waits(gate)
     assert not done.is_set()
     gate.beat()
     assert done.wait(5)
@@ -106,7 +97,7 @@ def test_first_makes_workers_wait_although_the_beats_are_on_time():
     gate.watch()
     with gate.first():
         done, result = in_thread(gate.wait_turn)
-        wait_until_waiting(gate)
+        wait_for_waits(gate)
         assert not done.is_set()
     assert done.wait(5)
     assert result == [True]
@@ -121,7 +112,7 @@ def test_holds_nest_and_the_last_let_go_releases():
     gate.hold()
     gate.let_go()
     done, _ = in_thread(gate.wait_turn)
-    wait_until_waiting(gate)
+    wait_for_waits(gate)
     gate.let_go()  # wakes the waiter, which finds nothing held any more
     assert done.wait(5)
     assert gate.wait_turn() is False
@@ -133,7 +124,7 @@ def test_unwatch_releases_waiting_workers_at_once():
     gate.watch()
     clock.now += 1.0
     waiters = [in_thread(gate.wait_turn) for _ in range(3)]
-    wait_until_waiting(gate, 3)
+    wait_for_waits(gate, 3)
     gate.unwatch()
     for done, result in waiters:
         assert done.wait(5)

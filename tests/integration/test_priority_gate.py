@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +14,7 @@ from core.settings import ConnectionSettings
 from core.tasks import Delivery, Task
 from core.topology import QueueSpec
 from tests.helpers.broker import wait_for_count
+from tests.helpers.gates import wait_for_waits
 from tests.helpers.recorder import Recorder
 
 
@@ -35,13 +35,18 @@ def producer(settings: ConnectionSettings, queue_name: str) -> Iterator[Producer
     producer.close()
 
 
-def wait_for_waits(gate: PriorityGate, count: int) -> None:
-    idle = threading.Event()
-    for _ in range(2000):
-        if gate.waits >= count:
-            return
-        idle.wait(0.005)
-    raise AssertionError(f"{gate.waits} of {count} waits")
+@pytest.fixture
+def gated(
+    settings: ConnectionSettings, queue_name: str
+) -> Iterator[tuple[PriorityGate, Recorder, WorkerPool]]:
+    """A watched gate (held off by nothing yet), a recorder and a pool of zero-work workers."""
+    gate = PriorityGate(late_after=60.0, max_wait=60.0)
+    gate.watch()
+    recorder = Recorder()
+    pool = WorkerPool(settings, QueueSpec(queue_name), recorder, work=no_work, gate=gate)
+    yield gate, recorder, pool
+    gate.unwatch()
+    assert pool.stop_all(timeout=10)
 
 
 def test_held_gate_keeps_workers_from_starting_tasks_until_let_go(settings, queue_name, producer):
@@ -64,25 +69,19 @@ def test_held_gate_keeps_workers_from_starting_tasks_until_let_go(settings, queu
     assert len({event.task_id for event in finished}) == 6
 
 
-def test_a_worker_killed_while_it_waits_loses_nothing(settings, queue_name, producer):
-    gate = PriorityGate(late_after=60.0, max_wait=0.2)
-    gate.watch()
-    recorder = Recorder()
-    pool = WorkerPool(settings, QueueSpec(queue_name), recorder, work=no_work, gate=gate)
-    try:
-        (first,) = pool.add(1)
-        recorder.wait_count(WorkerConnected, 1)
-        gate.hold()
-        producer.publish([Task.new("kept")], timeout=10)
-        wait_for_waits(gate, 1)
-        pool.kill(first)
-        recorder.wait_count(WorkerKilled, 1)
-        assert recorder.of(TaskStarted) == []
-        assert wait_for_count(queue_name, 1) == 1  # the broker has it back
-        gate.let_go()
-        pool.add(1)
-        (done,) = recorder.wait_count(TaskFinished, 1)
-    finally:
-        gate.unwatch()
-        assert pool.stop_all(timeout=10)
+def test_a_worker_killed_while_it_waits_loses_nothing(gated, producer, queue_name):
+    gate, recorder, pool = gated
+    gate.max_wait = 0.2  # the killed worker notices within 0.2 s
+    (first,) = pool.add(1)
+    recorder.wait_count(WorkerConnected, 1)
+    gate.hold()
+    producer.publish([Task.new("kept")], timeout=10)
+    wait_for_waits(gate, 1)
+    pool.kill(first)
+    recorder.wait_count(WorkerKilled, 1)
+    assert recorder.of(TaskStarted) == []
+    assert wait_for_count(queue_name, 1) == 1  # the broker has it back
+    gate.let_go()
+    pool.add(1)
+    (done,) = recorder.wait_count(TaskFinished, 1)
     assert done.worker != first
