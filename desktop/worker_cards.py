@@ -131,7 +131,7 @@ class WorkerCard(QWidget):
         self.setObjectName("workerCard")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(f"{name}: click to select it for Kill or Stop")
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
+        self.setAccessibleName(f"Worker {name}")
         line = self.fontMetrics().height()
         self.setFixedSize(CARD_WIDTH, 4 * line + 3 * _GAP + 2 * _PAD_Y + 2)
         self._selected = False
@@ -193,6 +193,10 @@ class WorkerCard(QWidget):
         self.progress_percent = percent if status.state is not WorkerState.CONNECTING else 0
         self.counts_text = f"done {status.done}   ·   redeliveries {status.redeliveries}" + (
             f"   ·   failed {status.failures}" if status.failures else ""
+        )
+        # What the labels used to tell a screen reader, now that the card paints them.
+        self.setAccessibleDescription(
+            f"{text}; {task_text}; {self.progress_percent}%; {self.counts_text}"
         )
         self.update()
 

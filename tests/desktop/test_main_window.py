@@ -66,6 +66,7 @@ def test_enqueued_row_goes_sending_queued_running_done(
     card = window.workers_panel.card(name)
     qtbot.waitUntil(lambda: card.progress_percent == 100, timeout=5_000)
     qtbot.waitUntil(lambda: "done 1" in card.counts_text, timeout=5_000)
+    assert "done 1" in card.accessibleDescription()  # a screen reader hears what is painted
     qtbot.waitUntil(lambda: "1 done" in window.task_panel.counts_label.text(), timeout=5_000)
 
 
