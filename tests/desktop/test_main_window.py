@@ -142,9 +142,11 @@ def test_closing_with_busy_workers_puts_tasks_back(
         timeout=10_000,
     )
     queue = controller.settings.queue
+    assert controller.gate.watching  # the workers take turns with the GUI thread
     began = time.monotonic()
     window.close()
     assert time.monotonic() - began < 5.0
+    assert not controller.gate.watching  # closing never waits on a held worker
     alive = [t.name for t in threading.enumerate() if t.name.startswith("kanin-")]
     assert alive == []
     assert message_count(queue) == 3
