@@ -84,6 +84,9 @@ PULSE_LATE = 0.012
 """...and workers step aside when the last beat is 20 ms old (10 ms late)..."""
 PULSE_MAX_WAIT = 0.05
 """...for at most 50 ms (the GUI thread may be busy without beating)."""
+HOLD_FROM_WORKERS = 2
+"""Ticks hold the gate from this many running workers (one worker ran 11 % faster without,
+the window as responsive; from four, holding was faster too: 2,641 against 2,421 msg/s)."""
 TICK_SETTLE = 0.003
 """Each tick first waits up to 3 ms for busy workers to step aside (``PriorityGate.settle``)."""
 FREEZE_ROWS = 10_000
@@ -618,6 +621,11 @@ class Controller(QObject):
 
     @Slot()
     def _on_tick(self) -> None:
+        running = sum(1 for status in self._statuses if not status.state.finished)
+        if running < HOLD_FROM_WORKERS:  # a lone worker does not crowd the GIL
+            self._tick()
+            self.ticked.emit()
+            return
         with self.gate.first(settle=TICK_SETTLE):
             self._tick()
             self.ticked.emit()
