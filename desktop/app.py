@@ -221,6 +221,8 @@ def create_window(
     # Everything made so far (Qt's wrappers, modules, the window) lives as long as
     # the app: out of the collector's sight, a full collection in a flood of tasks
     # (which stops every thread, the GUI's too) has only the tasks' objects to scan.
+    # A young collection first frees the cyclic garbage of the start-up.
+    gc.collect(1)
     gc.freeze()
     if getattr(args, "local_broker", False) and window.start_local_broker():
         return window  # the controller starts once the node accepts connections
