@@ -28,7 +28,7 @@ STAGGER = 0.25
 
 @dataclass(frozen=True)
 class _Member:
-    """A worker and the thread it runs in (started by the pool's starter thread)."""
+    """A worker and the thread it runs in (started by ``add()`` or the pool's starter thread)."""
 
     worker: Worker
     thread: threading.Thread

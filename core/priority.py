@@ -64,7 +64,7 @@ class PriorityGate:
 
     @property
     def watching(self) -> bool:
-        """True between ``watch()`` and ``release()``."""
+        """True between ``watch()`` and ``unwatch()``."""
         return not self._open
 
     def watch(self) -> None:
@@ -136,9 +136,10 @@ class PriorityGate:
         Sleeps (the GIL released) in short steps until no worker is inside
         ``turn()``, at most ``timeout`` seconds. Work done after that meets
         fewer workers coming back for the GIL than work done straight away.
+        It sleeps in real time, so it reads the real clock, not ``clock``.
         """
-        deadline = self._clock() + timeout
-        while self._busy and self._clock() < deadline:
+        deadline = time.monotonic() + timeout
+        while self._busy and time.monotonic() < deadline:
             time.sleep(_SETTLE_STEP)
 
     def _must_wait(self) -> bool:

@@ -15,6 +15,7 @@ requeued them), never acknowledged on the new channel.
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import enum
 import logging
@@ -511,16 +512,13 @@ class Worker:
             if self._cancelled:
                 raise _Cancelled
             if self._pending:
-                if gate is None:
-                    method, properties, body = self._pending.popleft()
-                    self._process(connection, channel, method, properties, body)
-                    continue
-                with gate.turn() as waited:
+                with gate.turn() if gate is not None else contextlib.nullcontext(False) as waited:
                     if waited and (self._kill.is_set() or self._stop.is_set()):
                         continue  # the delivery is still pending: given back on the way out
                     method, properties, body = self._pending.popleft()
                     self._process(connection, channel, method, properties, body)
-                gate.wait_turn()  # after the ack: the broker sends the next task meanwhile
+                if gate is not None:
+                    gate.wait_turn()  # after the ack: the broker sends the next task meanwhile
                 continue
             if not armed[0]:
                 armed[0] = True

@@ -21,7 +21,6 @@ it; the self-test and the screenshot use it and drive the window through
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import signal
@@ -40,7 +39,7 @@ from PySide6.QtWidgets import QApplication
 from core.events import WorkerState
 from core.settings import ENV_VAR, SettingsError
 from core.worker import Work, poison_work
-from desktop.controller import Controller
+from desktop.controller import Controller, freeze_long_lived
 from desktop.local_node import LocalNode
 from desktop.main_window import MainWindow
 from desktop.preferences import (
@@ -221,9 +220,7 @@ def create_window(
     # Everything made so far (Qt's wrappers, modules, the window) lives as long as
     # the app: out of the collector's sight, a full collection in a flood of tasks
     # (which stops every thread, the GUI's too) has only the tasks' objects to scan.
-    # A young collection first frees the cyclic garbage of the start-up.
-    gc.collect(1)
-    gc.freeze()
+    freeze_long_lived()
     if getattr(args, "local_broker", False) and window.start_local_broker():
         return window  # the controller starts once the node accepts connections
     controller.start()

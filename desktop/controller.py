@@ -16,6 +16,7 @@ signals ``task_finished(str)`` and ``connection_failed(str)``.
 from __future__ import annotations
 
 import collections
+import contextlib
 import gc
 import logging
 import os
@@ -81,7 +82,7 @@ ENQUEUE_CHUNK = 1_000
 PULSE_MS = 10
 """The GUI thread's pulse for ``PriorityGate``: a beat every 10 ms..."""
 PULSE_LATE = 0.012
-"""...and workers step aside when the last beat is 20 ms old (10 ms late)..."""
+"""...and workers step aside when the last beat is 12 ms old (2 ms late)..."""
 PULSE_MAX_WAIT = 0.05
 """...for at most 50 ms (the GUI thread may be busy without beating)."""
 HOLD_FROM_WORKERS = 2
@@ -95,14 +96,16 @@ RATE_WINDOW = 5.0
 """Seconds over which the done and confirm rates are averaged."""
 
 
-def _freeze_long_lived() -> None:
+def freeze_long_lived() -> None:
     """Move everything alive out of the cyclic collector's sight (``gc.freeze()``).
 
-    The task table's rows (and their tasks) live until cleared and hold no
-    reference cycles, yet every full collection scanned them all: with 100,000
-    rows one took 84 to 224 ms here, in the GUI thread, stopping every thread.
-    Frozen, they are skipped; reference counting still frees them when cleared.
-    A young collection first frees the cyclic garbage of the moment.
+    Called once the window is built (Qt's wrappers, modules, the window live as
+    long as the app) and each time the task table has grown by ``FREEZE_ROWS``:
+    rows live until cleared and hold no reference cycles, yet every full
+    collection scanned them all (with 100,000 rows one took 84 to 224 ms here,
+    in the GUI thread, stopping every thread). Frozen, they are skipped;
+    reference counting still frees them when cleared. A young collection first
+    frees the cyclic garbage of the moment.
     """
     gc.collect(1)
     gc.freeze()
@@ -501,7 +504,6 @@ class Controller(QObject):
     def _send(self, tasks: list[Task], *, quiet: bool = False) -> list[str]:
         # A chunk of a big enqueue (quiet) is shown by the next tick, not repainted now.
         self.model.add_tasks(tasks, flush=not quiet)
-        self._freeze_if_grown()
         ids = [task.id for task in tasks]
         producer = self._session.producer
         if self._producer_dead or producer is None or self._shut_down:
@@ -622,11 +624,9 @@ class Controller(QObject):
     @Slot()
     def _on_tick(self) -> None:
         running = sum(1 for status in self._statuses if not status.state.finished)
-        if running < HOLD_FROM_WORKERS:  # a lone worker does not crowd the GIL
-            self._tick()
-            self.ticked.emit()
-            return
-        with self.gate.first(settle=TICK_SETTLE):
+        # A lone worker does not crowd the GIL: the tick then holds nobody back.
+        crowded = running >= HOLD_FROM_WORKERS
+        with self.gate.first(settle=TICK_SETTLE) if crowded else contextlib.nullcontext():
             self._tick()
             self.ticked.emit()
 
@@ -652,7 +652,7 @@ class Controller(QObject):
             self.model.flush()
             self._since_flush = 0
         self._update_pending()
-        self._freeze_if_grown()  # other producers' tasks add rows too
+        self._freeze_if_grown()  # every tick: enqueued and other producers' tasks add rows
         if self._ticks % (CARD_EVERY if handled < FLOOD_ITEMS else FLOOD_CARD_EVERY) == 0:
             self._refresh_workers()
 
@@ -660,7 +660,7 @@ class Controller(QObject):
         rows = len(self.model)
         self._rows_frozen = min(self._rows_frozen, rows)  # "Clear finished" shrank it
         if rows - self._rows_frozen >= FREEZE_ROWS:
-            _freeze_long_lived()
+            freeze_long_lived()
             self._rows_frozen = rows
 
     def _refresh_workers(self) -> None:

@@ -7,6 +7,8 @@ when a value changed, so idle workers cost nothing to repaint.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import (
@@ -46,6 +48,8 @@ _STATE_STYLE = {
     WorkerState.KILLED: ("#c62828", "killed"),
     WorkerState.FAILED: ("#c62828", "failed"),
 }
+_STATE_COLORS = {state: QColor(color) for state, (color, _text) in _STATE_STYLE.items()}
+_SELECTED = QColor("#2b6cb0")
 
 
 class CardGrid(QWidget):
@@ -72,7 +76,7 @@ class CardGrid(QWidget):
         self._grid.setSpacing(8)
         self._grid.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
-    def add_cards(self, cards: list[QWidget]) -> None:
+    def add_cards(self, cards: Sequence[QWidget]) -> None:
         """Append cards (laid out once, after the last)."""
         self._cards.extend(cards)
         self._relayout(force=True)
@@ -128,7 +132,6 @@ class WorkerCard(QWidget):
     def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.name = name
-        self.setObjectName("workerCard")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(f"{name}: click to select it for Kill or Stop")
         self.setAccessibleName(f"Worker {name}")
@@ -144,8 +147,10 @@ class WorkerCard(QWidget):
         """The counters line, e.g. ``done 3 · redeliveries 1``."""
         self.progress_percent = 0
         """The progress bar's value, 0 to 100."""
-        self._color = QColor(_STATE_STYLE[WorkerState.CONNECTING][0])
+        self._color = _STATE_COLORS[WorkerState.CONNECTING]
         self._enabled_bar = True
+        self._bold = QFont(self.font())
+        self._bold.setBold(True)
 
     @property
     def selected(self) -> bool:
@@ -174,8 +179,8 @@ class WorkerCard(QWidget):
         if values == self._values:
             return
         self._values = values
-        color, text = _STATE_STYLE[status.state]
-        self._color = QColor(color)
+        text = _STATE_STYLE[status.state][1]
+        self._color = _STATE_COLORS[status.state]
         self.state_text = text
         self._enabled_bar = not status.state.finished
         if status.state is WorkerState.BUSY and status.task_id:
@@ -206,7 +211,7 @@ class WorkerCard(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         frame = QRectF(self.rect()).adjusted(1, 1, -1, -1)
-        border = QPen(QColor("#2b6cb0"), 2) if self._selected else QPen(palette.mid().color(), 1)
+        border = QPen(_SELECTED, 2) if self._selected else QPen(palette.mid().color(), 1)
         painter.setPen(border)
         painter.setBrush(palette.base())
         painter.drawRoundedRect(frame, 6, 6)
@@ -217,9 +222,7 @@ class WorkerCard(QWidget):
         left = _PAD_X
         width = self.width() - 2 * _PAD_X
         y = _PAD_Y
-        bold = QFont(self.font())
-        bold.setBold(True)
-        painter.setFont(bold)
+        painter.setFont(self._bold)
         painter.setPen(palette.text().color())
         painter.drawText(left, y, width, line, _LEFT, self.name)
         painter.setPen(self._color)
@@ -390,7 +393,7 @@ class WorkersPanel(QWidget):
             card.update_status(status)
             self._states[status.name] = status.state
         if new:
-            self._cards_widget.add_cards(list(new))
+            self._cards_widget.add_cards(new)
         if self._selected not in self._cards or self._is_finished(self._selected):
             live = [s.name for s in statuses if not s.state.finished]
             self.select(live[0] if live else None)

@@ -21,6 +21,14 @@ class Clock:
         return self.now
 
 
+def watched_gate(max_wait: float = 30.0) -> tuple[Clock, PriorityGate]:
+    """A gate on a hand-moved clock, watched, late after 20 ms."""
+    clock = Clock()
+    gate = PriorityGate(late_after=0.02, max_wait=max_wait, clock=clock)
+    gate.watch()
+    return clock, gate
+
+
 def in_thread(call: Callable[[], bool]) -> tuple[threading.Event, list[bool]]:
     """Run ``call`` in a thread; the event is set when it has returned, with its result."""
     done = threading.Event()
@@ -56,9 +64,7 @@ def test_workers_never_wait_while_nobody_is_watched():
 
 
 def test_workers_go_on_while_the_beats_are_on_time():
-    clock = Clock()
-    gate = PriorityGate(late_after=0.02, clock=clock)
-    gate.watch()
+    clock, gate = watched_gate()
     for _ in range(5):
         clock.now += 0.01
         gate.beat()
@@ -68,9 +74,7 @@ def test_workers_go_on_while_the_beats_are_on_time():
 
 
 def test_a_late_beat_makes_workers_wait_until_the_next_beat():
-    clock = Clock()
-    gate = PriorityGate(late_after=0.02, max_wait=30.0, clock=clock)
-    gate.watch()
+    clock, gate = watched_gate()
     clock.now += 0.05
     done, result = in_thread(gate.wait_turn)
     wait_for_waits(gate)
@@ -82,9 +86,7 @@ def test_a_late_beat_makes_workers_wait_until_the_next_beat():
 
 
 def test_a_worker_waits_at_most_max_wait():
-    clock = Clock()
-    gate = PriorityGate(late_after=0.02, max_wait=0.05, clock=clock)
-    gate.watch()
+    clock, gate = watched_gate(max_wait=0.05)
     clock.now += 1.0  # the watched thread never beats again
     done, result = in_thread(gate.wait_turn)
     assert done.wait(5)
@@ -92,9 +94,7 @@ def test_a_worker_waits_at_most_max_wait():
 
 
 def test_first_makes_workers_wait_although_the_beats_are_on_time():
-    clock = Clock()
-    gate = PriorityGate(late_after=0.02, max_wait=30.0, clock=clock)
-    gate.watch()
+    _, gate = watched_gate()
     with gate.first():
         done, result = in_thread(gate.wait_turn)
         wait_for_waits(gate)
@@ -105,9 +105,7 @@ def test_first_makes_workers_wait_although_the_beats_are_on_time():
 
 
 def test_holds_nest_and_the_last_let_go_releases():
-    clock = Clock()
-    gate = PriorityGate(late_after=0.02, max_wait=30.0, clock=clock)
-    gate.watch()
+    _, gate = watched_gate()
     gate.hold()
     gate.hold()
     gate.let_go()
@@ -119,9 +117,7 @@ def test_holds_nest_and_the_last_let_go_releases():
 
 
 def test_unwatch_releases_waiting_workers_at_once():
-    clock = Clock()
-    gate = PriorityGate(late_after=0.02, max_wait=30.0, clock=clock)
-    gate.watch()
+    clock, gate = watched_gate()
     clock.now += 1.0
     waiters = [in_thread(gate.wait_turn) for _ in range(3)]
     wait_for_waits(gate, 3)
