@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from core.tasks import Delivery
+from core.topology import QueueReport
 
 
 class WorkerState(enum.Enum):
@@ -145,19 +146,30 @@ class ProducerEvent:
 
 @dataclass(frozen=True)
 class ProducerConnected(ProducerEvent):
-    """The producer's connection and confirm channel are ready."""
+    """The producer's connection and confirm channel are ready.
+
+    Attributes:
+        report: what the producer's declare found on this connection (None if it was not declared).
+    """
 
     broker: str
     queue_description: str
+    report: QueueReport | None = None
 
 
 @dataclass(frozen=True)
 class ProducerDisconnected(ProducerEvent):
-    """The producer lost its connection; unconfirmed tasks wait to be published again."""
+    """The producer lost its connection; unconfirmed tasks wait to be published again.
+
+    Attributes:
+        waiting: how many tasks wait (published but unconfirmed, or not yet published).
+        waiting_ids: their task ids, oldest first, taken in the producer's own thread.
+    """
 
     reason: str
     waiting: int
     retrying: bool
+    waiting_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
