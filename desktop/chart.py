@@ -103,6 +103,34 @@ class ThroughputChart(QWidget):
         age = current - self._points[0].at
         return min(self.span, max(60.0, math.ceil(age / 60.0) * 60.0))
 
+    def visible_points(self, now: float | None = None) -> list[ChartPoint]:
+        """The samples inside the visible span, oldest first."""
+        current = self._clock() if now is None else now
+        span = self.visible_span(current)
+        return [p for p in self._points if p.at >= current - span]
+
+    def depth_runs(self, now: float | None = None) -> list[list[ChartPoint]]:
+        """The stretches of visible samples the depth line joins; an unknown depth breaks it."""
+        runs: list[list[ChartPoint]] = []
+        run: list[ChartPoint] = []
+        for p in self.visible_points(now):
+            if p.depth is None:
+                if run:
+                    runs.append(run)
+                run = []
+            else:
+                run.append(p)
+        if run:
+            runs.append(run)
+        return runs
+
+    def axis_tops(self, now: float | None = None) -> tuple[float, float]:
+        """The round values at the top of the depth and rate axes (at least 4 each)."""
+        points = self.visible_points(now)
+        depth_max = max(4.0, nice_ceiling(max((p.depth or 0 for p in points), default=0) * 1.1))
+        rate_max = max(4.0, nice_ceiling(max((p.rate for p in points), default=0.0) * 1.1))
+        return depth_max, rate_max
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         """Draw axes, grid, both lines and the legend."""
         painter = QPainter(self)
@@ -123,9 +151,8 @@ class ThroughputChart(QWidget):
             return
         now = self._clock()
         span = self.visible_span(now)
-        points = [p for p in self._points if p.at >= now - span]
-        depth_max = max(4.0, nice_ceiling(max((p.depth or 0 for p in points), default=0) * 1.1))
-        rate_max = max(4.0, nice_ceiling(max((p.rate for p in points), default=0.0) * 1.1))
+        points = self.visible_points(now)
+        depth_max, rate_max = self.axis_tops(now)
         text_color = palette.text().color()
         grid = QColor(text_color)
         grid.setAlpha(40)
@@ -168,17 +195,14 @@ class ThroughputChart(QWidget):
             return plot.right() - plot.width() * (now - at) / span
 
         depth_path = QPainterPath()
-        started = False
-        for p in points:
-            if p.depth is None:
-                started = False
-                continue
-            point = QPointF(x_of(p.at), plot.bottom() - plot.height() * p.depth / depth_max)
-            if started:
-                depth_path.lineTo(point)
-            else:
-                depth_path.moveTo(point)
-                started = True
+        for run in self.depth_runs(now):
+            for i, p in enumerate(run):
+                depth = p.depth or 0
+                point = QPointF(x_of(p.at), plot.bottom() - plot.height() * depth / depth_max)
+                if i == 0:
+                    depth_path.moveTo(point)
+                else:
+                    depth_path.lineTo(point)
         rate_path = QPainterPath()
         for i, p in enumerate(points):
             point = QPointF(x_of(p.at), plot.bottom() - plot.height() * p.rate / rate_max)

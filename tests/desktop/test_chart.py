@@ -35,18 +35,43 @@ def test_span_grows_by_minutes_and_old_samples_go(qtbot: QtBot) -> None:
     points = chart.points()
     assert points[0].at >= clock.now - 300
     assert len(points) == 301
-    chart.resize(400, 200)
-    chart.show()
-    image = chart.grab().toImage()
-    assert image.width() == 400
 
 
 def test_unknown_depth_leaves_a_gap(qtbot: QtBot) -> None:
     clock = Clock()
     chart = ThroughputChart(clock=clock)
     qtbot.addWidget(chart)
-    for depth in (3, None, 5):
+    for depth in (3, 4, None, None, 5, 6):
         clock.now += 1
-        chart.add_point(depth, 0.0)
-    assert [p.depth for p in chart.points()] == [3, None, 5]
-    assert not chart.grab().isNull()
+        chart.add_point(depth, 1.0)
+    before, after = chart.depth_runs()
+    # The line stops at the last known depth and starts again at the next one:
+    # nothing is drawn for the two seconds the depth was unknown.
+    assert [(p.at, p.depth) for p in before] == [(1001.0, 3), (1002.0, 4)]
+    assert [(p.at, p.depth) for p in after] == [(1005.0, 5), (1006.0, 6)]
+    assert len(chart.visible_points()) == 6  # the rate line still has every sample
+    chart.resize(400, 200)
+    chart.show()
+    assert not chart.grab().isNull()  # painting the broken line raises nothing
+
+
+def test_axes_end_on_round_numbers_above_the_visible_samples(qtbot: QtBot) -> None:
+    clock = Clock()
+    chart = ThroughputChart(span=300, clock=clock)
+    qtbot.addWidget(chart)
+    assert chart.axis_tops() == (4, 4)  # nothing yet: the smallest axes
+    chart.add_point(37, 2.5)
+    assert chart.axis_tops() == (50, 4)  # 37 + 10 % headroom is 40.7: the next round value
+    clock.now += 1
+    chart.add_point(900, 13.0)
+    assert chart.axis_tops() == (1000, 20)
+    # The peak scrolls out of the last five minutes and the axes shrink back.
+    for second in range(2, 400):
+        clock.now = 1000.0 + second
+        chart.add_point(50, 3.0)
+    assert all(p.depth == 50 for p in chart.visible_points())
+    assert chart.axis_tops() == (80, 4)
+    # With no new sample for longer than the span, nothing is left to show.
+    clock.now += 301
+    assert chart.visible_points() == []
+    assert chart.axis_tops() == (4, 4)

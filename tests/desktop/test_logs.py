@@ -46,12 +46,71 @@ def run_python(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_log_file_is_in_the_user_log_folder_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(logs.LOG_DIR_ENV, raising=False)
-    import platformdirs
+def log_where(home: Path, **env: str) -> tuple[Path, bool]:
+    """In a fresh interpreter with only ``HOME`` and ``env`` set: set up logging, log a line.
 
-    expected = Path(platformdirs.user_log_dir("kanin", appauthor=False)) / "kanin.log"
-    assert logs.log_path() == expected
+    Returns:
+        The path ``setup_logging`` reported, and whether the line reached that file.
+    """
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("XDG_") and k not in (logs.LOG_DIR_ENV, "HOME")
+    }
+    code = """
+        import logging, sys
+        from desktop.logs import setup_logging
+        path = setup_logging()
+        logging.getLogger("kanin.test").warning("line-for-the-default-file")
+        logging.shutdown()
+        print(path)
+        """
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={**clean, "HOME": str(home), "PYTHONPATH": str(ROOT), **env},
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    path = Path(result.stdout.strip())
+    written = path.is_file() and "line-for-the-default-file" in path.read_text(encoding="utf-8")
+    return path, written
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the XDG base directories are Linux's")
+def test_log_file_is_in_the_xdg_state_folder_by_default(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    # No XDG_STATE_HOME: the spec's default, $HOME/.local/state.
+    path, written = log_where(home)
+    assert path == home / ".local" / "state" / "kanin" / "log" / "kanin.log"
+    assert written
+    state = tmp_path / "state"
+    path, written = log_where(home, XDG_STATE_HOME=str(state))
+    assert path == state / "kanin" / "log" / "kanin.log"
+    assert written
+
+
+@pytest.mark.skipif(sys.platform != "darwin", reason="macOS's log folder")
+def test_log_file_is_in_the_library_logs_folder_by_default(tmp_path: Path) -> None:
+    path, written = log_where(tmp_path)
+    assert path == tmp_path / "Library" / "Logs" / "kanin" / "kanin.log"
+    assert written
+
+
+def test_kanin_log_dir_overrides_the_default_folder(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    path, written = log_where(home, KANIN_LOG_DIR=str(tmp_path / "chosen"))
+    assert path == tmp_path / "chosen" / "kanin.log"
+    assert written
+    path, written = log_where(home, KANIN_LOG_DIR="~/logs here ")
+    assert path == home / "logs here" / "kanin.log"  # ~ expanded, outer spaces dropped
+    assert written
+    if sys.platform == "linux":  # a blank value is no choice: the default folder
+        path, _ = log_where(home, KANIN_LOG_DIR="  ")
+        assert path == home / ".local" / "state" / "kanin" / "log" / "kanin.log"
 
 
 def test_setup_logging_writes_the_log_file(log_dir: Path) -> None:
