@@ -73,6 +73,13 @@ def test_cluster_parameters_keep_order():
     assert [p.host for p in settings.pika_parameters()] == ["n1", "n2", "n3"]
 
 
-def test_with_credentials_replaces_user_and_password():
-    settings = ConnectionSettings.from_urls(["amqp://a:b@h"]).with_credentials("u", "p")
-    assert (settings.primary.username, settings.primary.password) == ("u", "p")
+def test_with_credentials_replaces_user_and_password_on_every_node():
+    original = ConnectionSettings.from_urls(["amqp://a:b@h1:5673/work", "amqps://c:d@h2"])
+    settings = original.with_credentials("u", "p")
+    assert [(a.username, a.password) for a in settings.addresses] == [("u", "p"), ("u", "p")]
+    assert [(a.host, a.port, a.vhost) for a in settings.addresses] == [
+        ("h1", 5673, "work"),
+        ("h2", 5671, "/"),
+    ]
+    assert [p.credentials.username for p in settings.pika_parameters()] == ["u", "u"]
+    assert (original.primary.username, original.primary.password) == ("a", "b")

@@ -83,21 +83,28 @@ def test_start_fails_clearly_when_nothing_answers(queue_name):
     producer.close()
 
 
-def test_transient_option_publishes_non_persistent(broker_url, queue_name):
+@pytest.mark.parametrize(("persistent", "delivery_mode"), [(True, 2), (False, 1)])
+def test_persistent_option_sets_the_delivery_mode_on_a_classic_queue(
+    broker_url, queue_name, persistent, delivery_mode
+):
     spec = QueueSpec(queue_name, QueueType.CLASSIC)
-    producer = Producer(ConnectionSettings.from_urls([broker_url]), spec, persistent=False)
+    producer = Producer(ConnectionSettings.from_urls([broker_url]), spec, persistent=persistent)
     producer.start()
+    tasks = [Task.new("fleeting"), Task.new("fleeting too.")]
     try:
-        producer.publish([Task.new("fleeting")], timeout=10)
+        producer.publish(tasks, timeout=10)
     finally:
         producer.close()
+    assert message_count(queue_name) == len(tasks)  # exactly the confirmed tasks
     connection = connect()
     try:
-        _method, props, _body = connection.channel().basic_get(queue_name, auto_ack=True)
+        channel = connection.channel()
+        got = [channel.basic_get(queue_name, auto_ack=True) for _ in tasks]
     finally:
         connection.close()
-    assert props.delivery_mode == 1
-    assert message_count(queue_name) == 0
+    assert [(body, props.message_id) for _m, props, body in got] == [(t.body, t.id) for t in tasks]
+    assert [props.delivery_mode for _m, props, _b in got] == [delivery_mode] * len(tasks)
+    assert got[-1][0].message_count == 0  # nothing else was published
 
 
 def test_close_drains_outstanding_confirms(broker_url, queue_name):
