@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -50,9 +51,17 @@ def fresh_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBrok
         yield broker
 
 
+LEAK_GRACE = 2.0
+"""Seconds, in all, that threads the test asked to end get to finish before they count as leaked."""
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_threads() -> Iterator[None]:
-    """Fail a test that leaves one of Kanin's threads running."""
+    """Fail a test that leaves one of Kanin's threads running.
+
+    A thread on its way out (stopped, its last connection closing) gets ``LEAK_GRACE`` seconds;
+    one still alive after that was never told to end, or cannot: the failure names it.
+    """
     before = set(threading.enumerate())
     yield
     leaked = [
@@ -60,7 +69,8 @@ def no_leaked_threads() -> Iterator[None]:
         for t in threading.enumerate()
         if t not in before and t.is_alive() and t.name.startswith("kanin-")
     ]
+    deadline = time.monotonic() + LEAK_GRACE
     for thread in leaked:
-        thread.join(timeout=10)
-    still = [t.name for t in leaked if t.is_alive()]
-    assert not still, f"threads left running: {still}"
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    still = sorted(t.name for t in leaked if t.is_alive())
+    assert not still, f"threads left running {LEAK_GRACE} s after the test: {still}"
