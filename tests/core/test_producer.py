@@ -194,14 +194,16 @@ def test_a_close_that_times_out_leaves_the_futures_to_the_producer_thread(broker
     batch = tasks(2)
     futures = producer.submit(batch)
     counts = [settled_count(f) for f in futures]
-    assert observer.entered.wait(5)  # the producer thread is stuck inside its pump
-    connection = broker.wait_connections(1)
-    connection.ack(1)  # runs once the thread is free again, before close's own callback
-    with caplog.at_level(logging.WARNING, logger="core.producer"):
-        assert producer.close(timeout=0.2, drain=False) is False
-    assert "still running" in caplog.text
-    assert not any(f.done() for f in futures)  # close() touched none of them
-    observer.release.set()
+    try:
+        assert observer.entered.wait(5)  # the producer thread is stuck inside its pump
+        connection = broker.wait_connections(1)
+        connection.ack(1)  # runs once the thread is free again, before close's own callback
+        with caplog.at_level(logging.WARNING, logger="core.producer"):
+            assert producer.close(timeout=0.2, drain=False) is False
+        assert "still running" in caplog.text
+        assert not any(f.done() for f in futures)  # close() touched none of them
+    finally:
+        observer.release.set()
     assert producer.close(timeout=5)
     assert futures[0].result(timeout=0) == batch[0].id
     with pytest.raises(BrokerError, match="closed before the broker confirmed"):
