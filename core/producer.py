@@ -3,22 +3,23 @@
 Publishing with ``confirm_delivery()`` on a blocking channel waits one round
 trip per message. This producer keeps a window of outstanding publishes on an
 asynchronous pika ``SelectConnection`` in its own thread and settles them as
-the broker's (often ``multiple``) confirms arrive. A task counts as enqueued
-only once confirmed. Publishes are ``mandatory``: a task that no queue takes
-is reported unroutable, not silently dropped.
+the broker's (often ``multiple``) confirms arrive (``core.confirms``). A task
+counts as enqueued only once confirmed. Publishes are ``mandatory``: a task
+that no queue takes is reported unroutable, not silently dropped.
 
 When the connection is lost, unconfirmed tasks go back to the front of the
 waiting list and are published again after reconnecting (at least once).
+Only the producer's thread touches the publishes in flight; other threads
+learn about them from its events and from the ``waiting`` count.
 """
 
 from __future__ import annotations
 
-import collections
 import gc
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any
 
@@ -32,11 +33,11 @@ from core.events import (
     ProducerDisconnected,
     ProducerEvent,
     ProducerObserver,
-    TasksConfirmed,
     TasksPublished,
     TasksRejected,
 )
 from core.priority import PriorityGate
+from core.publishes import Entry, Outstanding, Waiting, fail
 from core.settings import ConnectionSettings
 from core.tasks import Task, properties_for
 from core.topology import QueueReport, QueueSpec, declare_queue
@@ -44,9 +45,19 @@ from core.worker import backoff_delay
 
 log = logging.getLogger(__name__)
 
-_Entry = tuple[Task, "Future[str]"]
 GATE_EVERY = 100
 """Publishes between two looks at the gate (a publish costs about 30 µs of Python)."""
+CLOSED = "The producer closed before the broker confirmed the task."
+
+
+def declare_blocking(parameters: Any, queue: QueueSpec) -> QueueReport:
+    """Declare (or adopt) the queue over a short-lived ``BlockingConnection``."""
+    connection = pika.BlockingConnection(parameters)
+    try:
+        return declare_queue(connection, queue)[1]
+    finally:
+        if connection.is_open:
+            connection.close()
 
 
 class Producer:
@@ -64,6 +75,10 @@ class Producer:
             time from the broker being back to publishing again short.
         gate: checked every ``GATE_EVERY`` publishes: the producer steps aside
             while the window's GUI thread is late (see ``core.priority``).
+        connect: makes the asynchronous connection, called with the keywords of
+            ``pika.SelectConnection`` (tests pass a fake).
+        declare: declares the queue before each connection, given the node's
+            connection parameters and the queue (tests pass a fake).
     """
 
     def __init__(
@@ -77,6 +92,8 @@ class Producer:
         keep_trying: bool = False,
         max_backoff: float = 1.0,
         gate: PriorityGate | None = None,
+        connect: Callable[..., Any] | None = None,
+        declare: Callable[[Any, QueueSpec], QueueReport] | None = None,
     ) -> None:
         self.settings = settings
         self._gate = gate
@@ -86,23 +103,22 @@ class Producer:
         self.keep_trying = keep_trying
         self.max_backoff = max_backoff
         self._observer = observer
-        self._waiting: collections.deque[_Entry] = collections.deque()
-        self._outstanding: collections.OrderedDict[int, _Entry] = collections.OrderedDict()
-        self._returned: set[str] = set()
-        self._seq = 0
-        self._lock = threading.Lock()
-        self._connection: pika.SelectConnection | None = None
+        self._connect = connect or pika.SelectConnection
+        self._declare_queue = declare or declare_blocking
+        self._waiting = Waiting()  # shared with the threads that submit
+        # The producer thread's own (never touched elsewhere while it runs):
+        self._outstanding = Outstanding(queue.name)
         self._channel: Any = None
         self._ready = False
+        self._address: Any = settings.primary  # the node of the current connection
+        self._lock = threading.Lock()
+        self._connection: Any = None  # under the lock
         self._closing = threading.Event()
         self._wake = threading.Event()
         self._started = threading.Event()
         self._start_error: BrokerError | None = None
         self._thread: threading.Thread | None = None
-        self._report: QueueReport | None = None
-        self._address: Any = settings.primary  # the node of the current connection
-        self._unsettled = 0
-        self._idle = threading.Condition(self._lock)
+        self._report: QueueReport | None = None  # set in the producer thread, read anywhere
         self.connected = threading.Event()
 
     # ----------------------------------------------------------------- public API (any thread)
@@ -135,19 +151,15 @@ class Producer:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            entries: list[_Entry] = [(task, Future()) for task in tasks]
+            entries: list[Entry] = [(task, Future()) for task in tasks]
         finally:
             if collecting:
                 gc.enable()
-        with self._lock:
-            if self._closing.is_set() or (self._start_error is not None and not self.keep_trying):
-                error = BrokerError("The producer is closed; the task was not sent.")
-                for _task, future in entries:
-                    future.set_exception(error)
-                return [future for _task, future in entries]
-            self._unsettled += len(entries)
-            self._waiting.extend(entries)
-        self._schedule_pump()
+        if not self._waiting.add(entries):  # closed, or its thread ended
+            for _task, future in entries:
+                fail(future, BrokerError("The producer is closed; the task was not sent."))
+            return [future for _task, future in entries]
+        self._call_in_loop(self._pump)
         return [future for _task, future in entries]
 
     def publish(self, tasks: Iterable[Task], timeout: float | None = None) -> list[str]:
@@ -168,59 +180,63 @@ class Producer:
     @property
     def waiting(self) -> int:
         """Tasks submitted but not yet confirmed or rejected."""
-        with self._lock:
-            return self._unsettled
-
-    def pending(self) -> list[Task]:
-        """The tasks not yet confirmed, oldest first: published ones, then waiting ones.
-
-        While the broker is down this is the list the window shows; every task
-        in it is published (again) with a confirm once the broker is back.
-        """
-        for _ in range(10):
-            try:
-                outstanding = [task for task, _future in list(self._outstanding.values())]
-                break
-            except RuntimeError:  # changed by the producer thread meanwhile: read again
-                continue
-        else:
-            outstanding = []
-        with self._lock:
-            waiting = [task for task, future in self._waiting if not future.done()]
-        return outstanding + waiting
+        return self._waiting.unsettled
 
     @property
     def report(self) -> QueueReport | None:
-        """What the last declare found."""
+        """What the last declare found (also carried by each ``ProducerConnected``)."""
         return self._report
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until every submitted task is settled; True when it happened in time."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._unsettled == 0, timeout)
+        return self._waiting.wait_idle(timeout)
 
     def close(self, timeout: float = 10.0, *, drain: bool = True) -> bool:
         """Stop the producer; with ``drain`` first wait for outstanding confirms.
 
-        Tasks still unconfirmed at the end fail with ``BrokerError``.
+        Tasks still unconfirmed fail with ``BrokerError``, settled by the producer
+        thread itself as it ends (it alone touches them): when it does not end in
+        time, they fail later, when it does.
 
         Returns:
-            True when nothing was left unsettled.
+            True when the producer thread has ended, every task settled; False
+            (with a warning in the log) when it was still running at ``timeout``.
         """
         deadline = time.monotonic() + timeout
         if drain and self.connected.is_set():
             self.wait_idle(timeout)
         self._closing.set()
+        self._waiting.refuse()
         self._wake.set()
         self._call_in_loop(self._close_connection)
-        if self._thread is not None:
-            self._thread.join(max(0.1, deadline - time.monotonic()))
-        self._fail_all("The producer closed before the broker confirmed the task.")
-        return self.waiting == 0
+        thread = self._thread
+        if thread is None:  # never started: no other thread holds these tasks
+            self._fail_all(CLOSED)
+            return True
+        thread.join(max(0.1, deadline - time.monotonic()))
+        if thread.is_alive():
+            log.warning(
+                "Producer: still running %.1f s after close; its %d unsettled tasks fail "
+                "when it ends.",
+                timeout,
+                self.waiting,
+            )
+            return False
+        return True
 
     # ----------------------------------------------------------------- the producer thread
 
     def _main(self) -> None:
+        reason = CLOSED
+        try:
+            reason = self._run() or CLOSED
+        finally:
+            self._waiting.refuse()  # from now on submit() fails at once
+            self._fail_all(reason)
+            self._started.set()
+
+    def _run(self) -> str | None:
+        """Connect, publish and reconnect until closed; returns why it gave up, if it did."""
         attempt = 0
         index = 0
         ever_connected = False
@@ -228,7 +244,7 @@ class Producer:
             address = self.settings.addresses[index % len(self.settings.addresses)]
             error: BaseException | None = None
             try:
-                self._declare(address)
+                self._report = self._declare_queue(address.pika_parameters(), self.queue)
                 error = self._run_connection(address)
             except Exception as exc:  # noqa: BLE001 - classified below
                 error = exc
@@ -237,21 +253,20 @@ class Producer:
                 attempt = 0
             self.connected.clear()
             self._ready = False
-            self._requeue_outstanding()
+            self._waiting.put_back(self._outstanding.take_all())  # in front, in order
             if self._closing.is_set():
-                break
+                return None
             reason = describe(error, address) if error else "The connection closed."
             retry = (ever_connected or self.keep_trying) and not (error and is_fatal(error))
             if not retry and len(self.settings.addresses) > index + 1 and not ever_connected:
                 index += 1  # try the next node of a cluster before giving up
                 continue
-            self._emit(ProducerDisconnected(time.monotonic(), reason, self.waiting, retry))
+            ids = self._waiting.ids()
+            self._emit(ProducerDisconnected(time.monotonic(), reason, self.waiting, retry, ids))
             if not retry:
                 log.error("Producer: %s", reason)
                 self._start_error = BrokerError(reason, fatal=bool(error and is_fatal(error)))
-                self._fail_all(reason)
-                self._started.set()
-                return
+                return reason
             if not self._started.is_set():
                 self._start_error = BrokerError(reason)
                 self._started.set()
@@ -260,33 +275,25 @@ class Producer:
             delay = backoff_delay(attempt, self.max_backoff)
             log.warning("Producer: %s Reconnecting in %.1f s.", reason, delay)
             self._wake.clear()
-            self._wake.wait(delay)
-        self._started.set()
-
-    def _declare(self, address: Any) -> None:
-        params = address.pika_parameters()
-        connection = pika.BlockingConnection(params)
-        try:
-            _channel, self._report = declare_queue(connection, self.queue)
-        finally:
-            if connection.is_open:
-                connection.close()
+            if not self._closing.is_set():  # close() may have set the wake-up just before
+                self._wake.wait(delay)
+        return None
 
     def _run_connection(self, address: Any) -> BaseException | None:
         """Run one SelectConnection until it closes; returns why it closed."""
         self._address = address
         outcome: dict[str, BaseException | None] = {"error": None}
 
-        def on_open_error(connection: pika.SelectConnection, error: BaseException) -> None:
+        def on_open_error(connection: Any, error: BaseException) -> None:
             outcome["error"] = error
             connection.ioloop.stop()
 
-        def on_closed(connection: pika.SelectConnection, reason: BaseException) -> None:
+        def on_closed(connection: Any, reason: BaseException) -> None:
             if not self._closing.is_set():
                 outcome["error"] = reason
             connection.ioloop.stop()
 
-        connection = pika.SelectConnection(
+        connection = self._connect(
             parameters=address.pika_parameters(),
             on_open_callback=self._on_connection_open,
             on_open_error_callback=on_open_error,
@@ -302,7 +309,7 @@ class Producer:
         finally:
             with self._lock:
                 self._connection = None
-                self._channel = None
+            self._channel = None
             if not connection.is_closed:
                 try:
                     connection.close()
@@ -315,14 +322,13 @@ class Producer:
                 log.debug("Producer: closing the I/O loop failed", exc_info=True)
         return outcome["error"]
 
-    def _on_connection_open(self, connection: pika.SelectConnection) -> None:
+    def _on_connection_open(self, connection: Any) -> None:
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_channel_open(self, channel: Any) -> None:
         self._channel = channel
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_return_callback(self._on_return)
-        self._seq = 0
         channel.confirm_delivery(ack_nack_callback=self._on_confirm, callback=self._on_confirm_ok)
 
     def _on_confirm_ok(self, _frame: Any) -> None:
@@ -334,6 +340,7 @@ class Producer:
                 time.monotonic(),
                 self._address.redacted,  # the node in use (a cluster: maybe not the first)
                 report.describe() if report else "",
+                report,
             )
         )
         self._started.set()
@@ -349,51 +356,18 @@ class Producer:
     def _on_return(self, _channel: Any, _method: Any, properties: Any, _body: bytes) -> None:
         message_id = getattr(properties, "message_id", None)
         if message_id:
-            self._returned.add(str(message_id))
+            self._outstanding.returned(str(message_id))
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
-        acked = isinstance(method, Basic.Ack)
-        tag = int(method.delivery_tag)
-        settled: list[_Entry] = []
-        if method.multiple:
-            while self._outstanding:
-                first = next(iter(self._outstanding))
-                if first > tag:
-                    break
-                settled.append(self._outstanding.popitem(last=False)[1])
-        else:
-            entry = self._outstanding.pop(tag, None)
-            if entry is not None:
-                settled.append(entry)
-        confirmed: list[str] = []
-        rejected: list[str] = []
-        unroutable: list[str] = []
-        for task, future in settled:
-            if task.id in self._returned:
-                self._returned.discard(task.id)
-                unroutable.append(task.id)
-                future.set_exception(
-                    BrokerError(
-                        f"No queue took task {task.id}: is queue '{self.queue.name}' there?"
-                    )
-                )
-            elif acked:
-                confirmed.append(task.id)
-                future.set_result(task.id)
-            else:
-                rejected.append(task.id)
-                future.set_exception(BrokerError(f"The broker refused task {task.id} (nack)."))
-        self._settle(len(settled))
-        now = time.monotonic()
-        if confirmed:
-            self._emit(TasksConfirmed(now, tuple(confirmed)))
-        if rejected:
-            self._emit(TasksRejected(now, tuple(rejected), "The broker refused the task (nack)."))
-        if unroutable:
-            self._emit(
-                TasksRejected(now, tuple(unroutable), "No queue took the task (unroutable).")
-            )
+        settled = self._outstanding.confirm(
+            int(method.delivery_tag),
+            multiple=bool(method.multiple),
+            acked=isinstance(method, Basic.Ack),
+        )
+        self._waiting.settle(settled.count)
+        for event in settled.events(time.monotonic()):
+            self._emit(event)
         self._pump()
 
     def _pump(self) -> None:
@@ -405,31 +379,25 @@ class Producer:
         routing_key = self.queue.name
         persistent = self.persistent
         gate = self._gate
-        sent = 0
-        while self._waiting and len(self._outstanding) < self.window:
-            sent += 1
-            if gate is not None and sent % GATE_EVERY == 0:
-                gate.wait_turn()
-            entry = self._waiting.popleft()
-            task = entry[0]
-            if entry[1].done():  # cancelled by the caller
-                self._settle(1)
-                continue
-            self._seq += 1
-            self._outstanding[self._seq] = entry
-            channel.basic_publish(
-                exchange="",
-                routing_key=routing_key,
-                body=task.body,
-                properties=properties_for(task, persistent=persistent),
-                mandatory=True,
-            )
-            published.append(task.id)
+        outstanding = self._outstanding
+        while batch := self._waiting.take(self.window - len(outstanding)):
+            for task, future in batch:
+                if future.done():  # cancelled by the caller
+                    self._waiting.settle(1)
+                    continue
+                if gate is not None and len(published) % GATE_EVERY == GATE_EVERY - 1:
+                    gate.wait_turn()
+                outstanding.add((task, future))
+                channel.basic_publish(
+                    exchange="",
+                    routing_key=routing_key,
+                    body=task.body,
+                    properties=properties_for(task, persistent=persistent),
+                    mandatory=True,
+                )
+                published.append(task.id)
         if published:
             self._emit(TasksPublished(time.monotonic(), tuple(published)))
-
-    def _schedule_pump(self) -> None:
-        self._call_in_loop(self._pump)
 
     def _call_in_loop(self, callback: Any) -> None:
         with self._lock:
@@ -449,34 +417,13 @@ class Producer:
             except pe.ConnectionWrongStateError:
                 pass
 
-    def _requeue_outstanding(self) -> None:
-        """Put unconfirmed publishes back in front of the waiting list, in order."""
-        if self._outstanding:
-            entries = list(self._outstanding.values())
-            self._outstanding.clear()
-            self._returned.clear()
-            with self._lock:
-                self._waiting.extendleft(reversed(entries))
-
     def _fail_all(self, reason: str) -> None:
-        with self._lock:
-            entries = list(self._outstanding.values()) + list(self._waiting)
-            self._outstanding.clear()
-            self._waiting.clear()
-        failed = []
-        for task, future in entries:
-            if not future.done():
-                future.set_exception(BrokerError(reason))
-                failed.append(task.id)
-        self._settle(len(entries))
+        """Fail every task left (the producer thread as it ends, or close() if it never ran)."""
+        entries = self._outstanding.take_all() + self._waiting.take_all()
+        failed = [task.id for task, future in entries if fail(future, BrokerError(reason))]
+        self._waiting.settle(len(entries))
         if failed:
             self._emit(TasksRejected(time.monotonic(), tuple(failed), reason))
-
-    def _settle(self, count: int) -> None:
-        with self._idle:
-            self._unsettled = max(0, self._unsettled - count)
-            if self._unsettled == 0:
-                self._idle.notify_all()
 
     def _emit(self, event: ProducerEvent) -> None:
         if self._observer is None:

@@ -766,8 +766,7 @@ class Controller(QObject):
         return changed
 
     def _on_connected(self, event: ProducerConnected) -> None:
-        producer = self._session.producer
-        report = producer.report if producer is not None else None
+        report = event.report
         if report is not None:
             kind = f"{report.queue_type.value} queue"
             self._queue_kind = f"{kind}, adopted as it is" if report.adopted else kind
@@ -791,9 +790,7 @@ class Controller(QObject):
 
     def _on_disconnected(self, event: ProducerDisconnected) -> None:
         self._node = ""
-        producer = self._session.producer
-        if producer is not None:
-            self.model.mark_waiting(task.id for task in producer.pending())
+        self.model.mark_waiting(event.waiting_ids)
         if event.retrying:
             self._set_state(ConnectionState.RECONNECTING, f"{event.reason} Kanin keeps trying.")
         else:
