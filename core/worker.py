@@ -2,10 +2,10 @@
 
 ``Worker.run()`` blocks; call it in the thread that should own the
 connection. It opens its own ``BlockingConnection`` there, declares (or
-adopts) the queue, sets ``basic_qos(prefetch_count=N)`` and consumes. The
-work of a task (one second per ``.``) runs in short slices of
-``process_data_events`` so heartbeats keep flowing and the worker can be
-interrupted. Other threads may only call ``stop()`` and ``kill()``.
+adopts) the queue, sets ``basic_qos(prefetch_count=N)`` and consumes; each
+delivery is run by ``core.runner.TaskRunner`` in short slices of
+``process_data_events``, so heartbeats keep flowing and the worker can be
+interrupted. Other threads may only call ``stop()``, ``kill()`` and ``status()``.
 
 A lost connection after the first successful one is retried with capped
 backoff; the deliveries of the dead connection are dropped (the broker has
