@@ -19,6 +19,7 @@ from typing import Any
 import pika
 import pika.exceptions as pe
 
+from core.pika_internals import server_properties
 from core.settings import ConnectionSettings
 from core.tasks import Task, properties_for
 from core.topology import QueueType
@@ -293,7 +294,7 @@ def machine() -> dict[str, str]:
     rabbit = "unknown"
     try:
         connection = connect()
-        props = connection._impl.server_properties
+        props = server_properties(connection)
         rabbit = props.get("version", b"?")
         rabbit = rabbit.decode() if isinstance(rabbit, bytes) else str(rabbit)
         connection.close()

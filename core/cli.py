@@ -22,6 +22,7 @@ from typing import TextIO
 
 from pika import BlockingConnection
 
+from core.budget import TaskBudget
 from core.errors import BrokerError, describe
 from core.events import TaskFinished, TaskStarted, WorkerConnected, WorkerEvent, WorkerFailed
 from core.local_broker import LocalBroker, LocalBrokerError, find_server, install_hint
@@ -31,7 +32,8 @@ from core.producer import Producer
 from core.settings import DEFAULT_URL, ENV_VAR, ConnectionSettings, SettingsError
 from core.tasks import DEFAULT_MAX_WORK_SECONDS, DEFAULT_MESSAGE, Task
 from core.topology import DEFAULT_QUEUE, QueueSpec, QueueType, declare_queue
-from core.worker import AckMode, TaskBudget, WorkerOptions, dot_work, poison_work
+from core.work import dot_work, poison_work
+from core.worker import AckMode, WorkerOptions
 
 EXIT_OK = 0
 EXIT_BROKER = 1

@@ -61,14 +61,6 @@ class TaskStarted(WorkerEvent):
 
 
 @dataclass(frozen=True)
-class TaskProgress(WorkerEvent):
-    """Work on the current task advanced (``fraction`` from 0 to 1)."""
-
-    task_id: str
-    fraction: float
-
-
-@dataclass(frozen=True)
 class TaskFinished(WorkerEvent):
     """The work is done and the task was acknowledged (or auto-acked)."""
 

@@ -24,7 +24,7 @@ Who counts the attempts:
   by crashed workers or foreign consumers.
 - Classic queues count nothing, so Kanin's worker republishes a failed task
   with an ``x-kanin-attempts`` header (with a publisher confirm, before acking
-  the original) instead of nacking it; see ``core.worker.Worker._fail``.
+  the original) instead of nacking it; see ``core.attempts``.
 
 The policy is applied through the management HTTP API when its URL is given,
 else with ``rabbitmqctl set_policy`` on a node Kanin manages (``LocalBroker``).

@@ -14,11 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.budget import TaskBudget
 from core.events import WorkerObserver
 from core.priority import PriorityGate
 from core.settings import ConnectionSettings
+from core.status import WorkerStatus
 from core.topology import QueueSpec
-from core.worker import TaskBudget, Work, Worker, WorkerOptions, WorkerStatus, dot_work
+from core.work import Work, dot_work
+from core.worker import Worker, WorkerOptions
 
 log = logging.getLogger(__name__)
 

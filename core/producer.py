@@ -27,6 +27,7 @@ import pika
 import pika.exceptions as pe
 from pika.spec import Basic
 
+from core.backoff import backoff_delay
 from core.errors import BrokerError, describe, is_fatal
 from core.events import (
     ProducerConnected,
@@ -41,7 +42,6 @@ from core.publishes import Entry, Outstanding, Waiting, fail
 from core.settings import ConnectionSettings
 from core.tasks import Task, properties_for
 from core.topology import QueueReport, QueueSpec, declare_queue
-from core.worker import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class Producer:
         window: how many publishes may await their confirm at once.
         keep_trying: retry even the first connection (the window does; the CLI does not).
         max_backoff: cap on the delay between reconnect attempts (doubling from
-            0.1 s, with jitter, as ``core.worker.backoff_delay``); 1 s keeps the
+            0.1 s, with jitter, as ``core.backoff.backoff_delay``); 1 s keeps the
             time from the broker being back to publishing again short.
         gate: checked every ``GATE_EVERY`` publishes: the producer steps aside
             while the window's GUI thread is late (see ``core.priority``).

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import QApplication
 
 from core.events import WorkerState
 from core.settings import ENV_VAR, SettingsError
-from core.worker import Work, poison_work
+from core.work import Work, poison_work
 from desktop.controller import Controller, freeze_long_lived
 from desktop.local_node import LocalNode
 from desktop.main_window import MainWindow

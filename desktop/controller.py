@@ -32,7 +32,6 @@ from core.events import (
     ProducerDisconnected,
     TaskFailed,
     TaskFinished,
-    TaskProgress,
     TaskReturned,
     TasksConfirmed,
     TasksPublished,
@@ -46,9 +45,11 @@ from core.events import (
 )
 from core.monitor import QueueStats
 from core.priority import PriorityGate
+from core.status import WorkerStatus
 from core.tasks import Task
 from core.topology import QueueType
-from core.worker import AckMode, Work, WorkerStatus, dot_work
+from core.work import Work, dot_work
+from core.worker import AckMode
 from desktop.bridge import BrokerInfo, Item
 from desktop.preferences import AppSettings, from_urls
 from desktop.session import Session
@@ -682,8 +683,6 @@ class Controller(QObject):
         finished: list[str] = []
         auto_ack = self._session.settings.ack_mode is AckMode.AUTO
         for item in items:
-            if isinstance(item, TaskProgress):
-                continue
             if isinstance(item, TaskStarted):
                 model.mark_started(item.worker, item.delivery, item.at + offset)
                 if announce_started:

@@ -103,13 +103,14 @@ def check_broker(settings: ConnectionSettings) -> str:
     """
     import pika
 
+    from core.pika_internals import server_properties
+
     try:
         connection = pika.BlockingConnection(settings.pika_parameters())
     except Exception as exc:
         raise SelfTestError(describe(exc, settings.primary)) from None
     try:
-        impl = getattr(connection, "_impl", None)  # pika keeps the server's properties there
-        props: dict[str, Any] = getattr(impl, "server_properties", None) or {}
+        props = server_properties(connection)
         product = props.get("product", b"broker")
         version = props.get("version", b"")
 

@@ -13,7 +13,7 @@ from core.pool import WorkerPool
 from core.priority import PriorityGate
 from core.producer import Producer
 from core.settings import SettingsError
-from core.worker import Work
+from core.work import Work
 from desktop.bridge import EventBridge
 from desktop.preferences import AppSettings
 from desktop.watcher import QueueWatcher

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
 import pika
 
 from core.errors import describe
 from core.monitor import QueueMonitor
+from core.pika_internals import server_properties
 from core.policies import dead_letter_queue_name
 from core.settings import ConnectionSettings
 from desktop.bridge import BrokerInfo, EventBridge
@@ -116,7 +116,7 @@ class QueueWatcher:
             log.debug("broker version unavailable: %s", describe(exc, self._settings.primary))
             return False
         try:
-            properties: dict[str, Any] = connection._impl.server_properties or {}
+            properties = server_properties(connection)
             self._bridge.post(
                 BrokerInfo(
                     product=_text(properties.get("product", "RabbitMQ")),

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.events import WorkerState
-from core.worker import WorkerStatus
+from core.status import WorkerStatus
 
 CARD_WIDTH = 230
 NEW_CARDS_PER_UPDATE = 32

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from core.worker import TaskBudget
+from core.budget import TaskBudget
 
 
 def test_claims_stop_at_the_limit_and_come_back_when_given_back():

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
 from core.tasks import Delivery
-from core.worker import Work
+from core.work import Work
 from desktop.app import create_window
 from desktop.local_node import LocalNode
 from desktop.main_window import MainWindow

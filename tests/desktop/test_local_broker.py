@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from core.events import WorkerState
 from core.local_broker import LocalBroker, find_server
-from core.worker import poison_work
+from core.work import poison_work
 from desktop.controller import ConnectionState
 from desktop.local_node import LocalNode
 from desktop.main_window import DEAD_LETTER_ATTEMPTS

@@ -11,6 +11,9 @@ import threading
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to a target; ``drop_all()`` resets every connection.
 
+    Every byte a client sends to the target is kept (``sent_by_clients()``),
+    so a test can read the AMQP frames a client wrote before its connection ended.
+
     Args:
         target_port: the port on 127.0.0.1 to forward to.
     """
@@ -23,6 +26,7 @@ class TcpProxy:
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._listener, selectors.EVENT_READ)
         self._peers: dict[socket.socket, socket.socket] = {}
+        self._sent: dict[socket.socket, bytearray] = {}  # client -> bytes it sent, in accept order
         self._lock = threading.Lock()
         self._drop = threading.Event()
         self._stop = threading.Event()
@@ -36,6 +40,11 @@ class TcpProxy:
         """Client connections currently open through the proxy."""
         with self._lock:
             return len(self._peers) // 2
+
+    def sent_by_clients(self) -> list[bytes]:
+        """What each client connection sent to the target so far, in the order they connected."""
+        with self._lock:
+            return [bytes(data) for data in self._sent.values()]
 
     def drop_all(self) -> None:
         """Reset every open connection (RST, no AMQP close)."""
@@ -84,6 +93,7 @@ class TcpProxy:
         with self._lock:
             self._peers[client] = upstream
             self._peers[upstream] = client
+            self._sent[client] = bytearray()
 
     def _forward(self, sock: socket.socket) -> None:
         with self._lock:
@@ -93,6 +103,10 @@ class TcpProxy:
         try:
             data = sock.recv(65536)
             if data:
+                with self._lock:
+                    record = self._sent.get(sock)
+                    if record is not None:
+                        record += data
                 peer.setblocking(True)
                 peer.sendall(data)
                 peer.setblocking(False)

@@ -18,7 +18,8 @@ from core.producer import Producer
 from core.settings import ConnectionSettings
 from core.tasks import Task
 from core.topology import QueueSpec, QueueType
-from core.worker import WorkerOptions, poison_work
+from core.work import poison_work
+from core.worker import WorkerOptions
 from tests.helpers.broker import unique_queue
 from tests.helpers.private_broker import ready_count, running_node
 from tests.helpers.recorder import Recorder
