@@ -34,7 +34,9 @@ class CloseGuard(QObject):
     waiting = Signal(int)
     close_requested = Signal()
 
-    def __init__(self, controller: Controller, ask: AskPending, parent: QObject | None = None):
+    def __init__(
+        self, controller: Controller, ask: AskPending, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.controller = controller
         self.ask = ask
