@@ -25,8 +25,8 @@ from pika import BlockingConnection
 from core.budget import TaskBudget
 from core.errors import BrokerError, describe
 from core.events import TaskFinished, TaskStarted, WorkerConnected, WorkerEvent, WorkerFailed
-from core.local_broker import LocalBroker, LocalBrokerError, find_server, install_hint
-from core.policies import setup_dead_lettering
+from core.local_broker import LocalBrokerError, find_server
+from core.local_flow import ManagedNode
 from core.pool import WorkerPool
 from core.producer import Producer
 from core.settings import DEFAULT_URL, ENV_VAR, ConnectionSettings, SettingsError
@@ -199,10 +199,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 
 def run_with_local_broker(args: argparse.Namespace, queue: QueueSpec, out: TextIO) -> int:
     """``kanin worker --local-broker``: start the managed node, run the workers, stop it."""
-    if find_server() is None:
-        print(f"kanin: {install_hint()}", file=sys.stderr)
+    node = ManagedNode(args.local_broker_dir, find=find_server)
+    try:
+        broker = node.prepare()
+    except LocalBrokerError as exc:  # not installed: the message says how to get it
+        print(f"kanin: {exc}", file=sys.stderr)
         return EXIT_BROKER
-    broker = LocalBroker(args.local_broker_dir)
     try:
         print(
             f"kanin: starting the local broker {broker.node_name} "
@@ -210,15 +212,11 @@ def run_with_local_broker(args: argparse.Namespace, queue: QueueSpec, out: TextI
             file=sys.stderr,
             flush=True,
         )
-        broker.start()
-        settings = ConnectionSettings.from_urls([broker.amqp_url])
+        node.start()
+        settings = node.connection()
         if args.max_attempts:
-            setup = setup_dead_lettering(
-                settings,
-                queue.name,
-                args.max_attempts,
-                queue_type=_actual_type(settings, queue),
-                broker=broker,
+            setup = node.set_up_dead_lettering(
+                settings, queue.name, args.max_attempts, _actual_type(settings, queue)
             )
             print(
                 f"kanin: tasks failing {setup.max_attempts} times "
@@ -231,7 +229,7 @@ def run_with_local_broker(args: argparse.Namespace, queue: QueueSpec, out: TextI
         return EXIT_BROKER
     finally:
         try:
-            broker.close()
+            node.close()
         except LocalBrokerError as exc:
             print(f"kanin: {exc}", file=sys.stderr)
 

@@ -9,9 +9,10 @@ parameters handed to a connection.
 
 from __future__ import annotations
 
+import enum
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -37,6 +38,55 @@ _KNOWN_QUERY_KEYS = {
 
 class SettingsError(ValueError):
     """Raised for connection settings that cannot work; the message is one clear sentence."""
+
+
+class UrlSource(enum.Enum):
+    """Where the broker URLs of a run came from, by precedence (first wins)."""
+
+    COMMAND_LINE = "--url"
+    ENVIRONMENT = ENV_VAR
+    SAVED = "saved settings"
+    DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class ChosenUrls:
+    """The broker URLs of a run, as given (possibly with credentials), and their source.
+
+    Attributes:
+        urls: the URLs (an entry may hold a comma or space separated list).
+        source: which level of the precedence gave them.
+    """
+
+    urls: tuple[str, ...] = field(repr=False)
+    source: UrlSource
+
+
+def choose_urls(
+    given: str | Sequence[str] | None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    saved: Sequence[str] = (),
+) -> ChosenUrls:
+    """Kanin's settings precedence: ``--url``, else ``KANIN_URL``, else saved, else the default.
+
+    Args:
+        given: the ``--url`` value(s) of the command line (a string, a list, or nothing).
+        environ: the environment (default ``os.environ``).
+        saved: the URLs the window remembers (none for the headless commands and the self-test).
+
+    Returns:
+        The URLs of the first level that has any, and which level that was.
+    """
+    env = os.environ if environ is None else environ
+    urls = ([given] if given else []) if isinstance(given, str) else list(given or ())
+    if urls:
+        return ChosenUrls(tuple(urls), UrlSource.COMMAND_LINE)
+    if env.get(ENV_VAR, "").strip():
+        return ChosenUrls((env[ENV_VAR],), UrlSource.ENVIRONMENT)
+    if saved:
+        return ChosenUrls(tuple(saved), UrlSource.SAVED)
+    return ChosenUrls((DEFAULT_URL,), UrlSource.DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -214,15 +264,14 @@ class ConnectionSettings:
 
     @classmethod
     def resolve(
-        cls, urls: Sequence[str] | None = None, environ: dict[str, str] | None = None
+        cls, urls: str | Sequence[str] | None = None, environ: Mapping[str, str] | None = None
     ) -> ConnectionSettings:
-        """Pick the settings by precedence: explicit URLs, then ``KANIN_URL``, then the default."""
-        env = os.environ if environ is None else environ
-        if urls:
-            return cls.from_urls(urls)
-        if env.get(ENV_VAR, "").strip():
-            return cls.from_urls([env[ENV_VAR]])
-        return cls.from_urls([DEFAULT_URL])
+        """The settings by ``choose_urls`` (nothing saved): URLs, else ``KANIN_URL``, else default.
+
+        Raises:
+            SettingsError: for a malformed URL.
+        """
+        return cls.from_urls(choose_urls(urls, environ=environ).urls)
 
     @property
     def primary(self) -> BrokerAddress:

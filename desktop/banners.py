@@ -1,7 +1,8 @@
-"""Notice strips above the panels: the local-broker offer and the broker-restart report."""
+"""Notice strips above the panels: the connection problem, the local-broker offer, the restart."""
 
 from __future__ import annotations
 
+import html
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -19,8 +20,10 @@ class NoticeBanner(QFrame):
     """A strip with a sentence, an optional busy bar with elapsed seconds, a button and a close box.
 
     Args:
-        action_text: the action button's text ("" for none).
+        action_text: the action button's text ("" for none); shown when a message asks for it.
         parent: the parent widget.
+        dismissable: show a close box (a banner that says why the broker is away has none:
+            it goes when the broker is back).
 
     Signals:
         action_requested(): the action button was clicked.
@@ -28,8 +31,11 @@ class NoticeBanner(QFrame):
 
     action_requested = Signal()
 
-    def __init__(self, action_text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self, action_text: str = "", parent: QWidget | None = None, *, dismissable: bool = True
+    ) -> None:
         super().__init__(parent)
+        self._dismissable = dismissable
         self.setObjectName("notice")
         self.label = QLabel()
         self.label.setWordWrap(True)
@@ -45,7 +51,8 @@ class NoticeBanner(QFrame):
         self.action_button = QPushButton(action_text)
         self.action_button.setVisible(bool(action_text))
         self.close_button = QPushButton("Dismiss")
-        layout = QHBoxLayout(self)
+        self.close_button.setVisible(dismissable)
+        self._layout = layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.progress)
@@ -71,6 +78,19 @@ class NoticeBanner(QFrame):
         """True while the busy bar runs."""
         return self._timer.isActive()
 
+    def add_button(self, text: str) -> QPushButton:
+        """A button shown with every message, before the close box; connect its ``clicked``.
+
+        Args:
+            text: the button's text.
+
+        Returns:
+            The button.
+        """
+        button = QPushButton(text)
+        self._layout.insertWidget(self._layout.indexOf(self.close_button), button)
+        return button
+
     def show_message(
         self, html: str, *, kind: str = "info", busy: bool = False, action: bool = False
     ) -> None:
@@ -94,8 +114,20 @@ class NoticeBanner(QFrame):
         self.progress.setVisible(busy)
         self.elapsed_label.setVisible(busy)
         self.action_button.setVisible(action and bool(self.action_button.text()))
-        self.close_button.setVisible(not busy)
+        self.close_button.setVisible(self._dismissable and not busy)
         self.show()
+
+    def show_titled(self, title: str, text: str, kind: str = "info") -> None:
+        """Show a bold title and a plain sentence (both escaped), e.g. why the broker is away.
+
+        Args:
+            title: the title, in bold.
+            text: the sentence after it, as plain text.
+            kind: ``info``, ``ok``, ``warn`` or ``error`` (the colours).
+        """
+        self.show_message(
+            f"<b>{html.escape(title)}</b> {html.escape(text, quote=False)}", kind=kind
+        )
 
     def dismiss(self) -> None:
         """Hide the banner and stop its timer."""

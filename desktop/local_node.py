@@ -12,6 +12,7 @@ node that was already running (adopted) is left alone.
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
@@ -21,23 +22,15 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from core.errors import BrokerError
-from core.local_broker import (
-    LocalBroker,
-    LocalBrokerError,
-    ServerInstall,
-    find_server,
-    install_hint,
-)
-from core.policies import setup_dead_lettering
+from core.local_broker import LocalBroker, LocalBrokerError, find_server
+from core.local_flow import FindServer, ManagedNode
 from core.settings import ConnectionSettings
 from core.topology import QueueType
 
 log = logging.getLogger(__name__)
 
-FindServer = Callable[[], ServerInstall | None]
 
-
-class NodePhase:
+class NodePhase(enum.Enum):
     """What the node is doing, as the ``phase_changed`` signal says it."""
 
     STARTING = "starting"
@@ -49,6 +42,10 @@ class NodePhase:
 class LocalNode(QObject):
     """A Kanin-managed RabbitMQ node whose slow operations run in a background thread.
 
+    The steps themselves are ``core.local_flow.ManagedNode``'s, shared with
+    ``kanin worker --local-broker``; this object runs them off the GUI thread
+    and reports through signals.
+
     Args:
         base_dir: the node's folder (default: the user's data directory).
         find: finds the RabbitMQ install (tests inject one returning ``None``).
@@ -57,7 +54,7 @@ class LocalNode(QObject):
         parent: the owning QObject.
 
     Signals:
-        phase_changed(str): a ``NodePhase`` value, from the worker thread.
+        phase_changed(object): a ``NodePhase``, from the worker thread.
         started(str): the node accepts connections (its AMQP URL, with ``guest``).
         restarted(float): a restart finished; seconds the broker was away.
         failed(str): an operation failed (the message says why and what to do).
@@ -66,7 +63,7 @@ class LocalNode(QObject):
         dead_lettering_failed(str): the policy could not be set (why).
     """
 
-    phase_changed = Signal(str)
+    phase_changed = Signal(object)
     started = Signal(str)
     restarted = Signal(float)
     failed = Signal(str)
@@ -82,10 +79,7 @@ class LocalNode(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._base_dir = base_dir
-        self._find = find
-        self._broker = broker
-        self._owned = False  # this object launched the node: stop it on quit
+        self._node = ManagedNode(base_dir, find=find, broker=broker)
         self._thread: threading.Thread | None = None
         self._busy = False  # cleared before the last signal of an operation
         self._lock = threading.Lock()
@@ -95,27 +89,31 @@ class LocalNode(QObject):
     @property
     def installed(self) -> bool:
         """True when ``rabbitmq-server`` is installed (or a broker was handed in)."""
-        return self._broker is not None or self._find() is not None
+        return self._node.installed
 
     @property
     def broker(self) -> LocalBroker | None:
         """The managed node, once ``start()`` has made it (or one was handed in)."""
-        return self._broker
+        return self._node.broker
 
     @property
     def managed(self) -> bool:
         """True when there is a node Kanin manages (started or adopted) and it can restart it."""
-        return self._broker is not None
+        return self._node.broker is not None
 
     @property
     def owned(self) -> bool:
         """True when this object launched the node: ``close()`` stops it."""
-        return self._owned
+        return self._node.owned
 
     @property
     def busy(self) -> bool:
         """True while an operation runs in the background (False once its result is signalled)."""
         return self._busy
+
+    def serves(self, url: str) -> bool:
+        """True when ``url`` (e.g. the live connection's redacted URL) is on the managed node."""
+        return self._node.serves(url)
 
     # ----------------------------------------------------------------- operations
 
@@ -134,7 +132,7 @@ class LocalNode(QObject):
         Returns:
             False when no node is managed or an operation is already running.
         """
-        if self._broker is None:
+        if self._node.broker is None:
             return False
         return self._run(self._do_restart)
 
@@ -159,15 +157,12 @@ class LocalNode(QObject):
         Returns:
             False when no node is managed or an operation is already running.
         """
-        broker = self._broker
-        if broker is None:
+        if self._node.broker is None:
             return False
 
         def run() -> None:
             try:
-                setup = setup_dead_lettering(
-                    settings, queue, max_attempts, queue_type=queue_type, broker=broker
-                )
+                setup = self._node.set_up_dead_lettering(settings, queue, max_attempts, queue_type)
             except BrokerError as exc:
                 self._done()
                 self.dead_lettering_failed.emit(str(exc))
@@ -191,18 +186,11 @@ class LocalNode(QObject):
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
-        broker = self._broker
-        if broker is None or not self._owned:
-            return False
-        self._owned = False
         try:
-            stopped = broker.stop(timeout)
+            return self._node.close(timeout)
         except LocalBrokerError as exc:
             log.error("%s", exc)
             return False
-        if stopped:
-            log.info("Stopped the local broker %s; its queues and tasks stay.", broker.node_name)
-        return stopped
 
     # ----------------------------------------------------------------- the thread
 
@@ -221,32 +209,24 @@ class LocalNode(QObject):
             self._busy = False
 
     def _do_start(self) -> None:
-        broker = self._broker
+        starting = False  # not installed: no phase, only ``failed`` with the install hint
         try:
-            if broker is None:
-                server = self._find()
-                if server is None:
-                    self._done()
-                    self.failed.emit(install_hint())
-                    return
-                broker = LocalBroker(self._base_dir, server=server)
-                self._broker = broker
+            self._node.prepare()
+            starting = True
             self.phase_changed.emit(NodePhase.STARTING)
-            was_running = broker.is_running()
-            broker.start()
-            if not was_running:
-                self._owned = True
+            url = self._node.start()
         except (LocalBrokerError, OSError) as exc:
             self._done()
-            self.phase_changed.emit(NodePhase.STOPPED)
+            if starting:
+                self.phase_changed.emit(NodePhase.STOPPED)
             self.failed.emit(str(exc))
             return
         self._done()
         self.phase_changed.emit(NodePhase.RUNNING)
-        self.started.emit(broker.amqp_url)
+        self.started.emit(url)
 
     def _do_restart(self) -> None:
-        broker = self._broker
+        broker = self._node.broker
         if broker is None:
             self._done()
             return

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -103,11 +104,55 @@ class AppSettings:
             return ", ".join(self.urls)
 
 
+@dataclass(frozen=True)
+class TypedUrls:
+    """Broker URLs as the user typed them, split into addresses and credentials.
+
+    Attributes:
+        urls: the URLs without user name and password, in order.
+        username: the first URL's user name (``guest`` when it names none).
+        password: the first URL's password (``guest`` when it names none).
+        has_credentials: the first URL names a user, so its credentials were typed.
+    """
+
+    urls: tuple[str, ...]
+    username: str
+    password: str = field(repr=False)
+    has_credentials: bool
+
+
+def split_credentials(entries: Iterable[str]) -> TypedUrls:
+    """Take the credentials from the first of the URLs typed; the URLs keep none.
+
+    Args:
+        entries: URLs as typed (an entry may hold a comma or space separated list).
+
+    Returns:
+        The URLs without credentials and the first URL's user name and password.
+
+    Raises:
+        SettingsError: for a malformed URL, or none at all.
+    """
+    raw = [url for entry in entries for url in split_urls(entry)]
+    if not raw:
+        raise SettingsError(
+            "The broker URL is empty; expected amqp://user:password@host:port/vhost."
+        )
+    addresses = [parse_url(url) for url in raw]
+    first = addresses[0]
+    return TypedUrls(
+        urls=tuple(strip_credentials(address.url) for address in addresses),
+        username=first.username,
+        password=first.password,
+        has_credentials=urlsplit(raw[0]).username is not None,
+    )
+
+
 def from_urls(urls: list[str], base: AppSettings | None = None) -> AppSettings:
     """Settings for URLs given on the command line or in ``KANIN_URL``.
 
-    The credentials in the first URL become the user name and password; the
-    stored URLs lose them.
+    The credentials in the first URL become the user name and password
+    (``guest`` when it names none); the stored URLs lose them.
 
     Args:
         urls: URLs as typed, possibly with credentials.
@@ -119,17 +164,12 @@ def from_urls(urls: list[str], base: AppSettings | None = None) -> AppSettings:
     Raises:
         SettingsError: for a malformed URL.
     """
-    addresses = [parse_url(url) for entry in urls for url in split_urls(entry)]
-    if not addresses:
-        raise SettingsError(
-            "The broker URL is empty; expected amqp://user:password@host:port/vhost."
-        )
-    start = base or AppSettings()
+    typed = split_credentials(urls)
     return replace(
-        start,
-        urls=tuple(strip_credentials(a.url) for a in addresses),
-        username=addresses[0].username,
-        password=addresses[0].password,
+        base or AppSettings(),
+        urls=typed.urls,
+        username=typed.username,
+        password=typed.password,
     )
 
 
@@ -258,20 +298,22 @@ class SettingsStore:
         self.qsettings = qsettings
         self.secrets = secrets
 
+    def saved_urls(self) -> tuple[str, ...]:
+        """The remembered broker URLs (none when nothing is remembered)."""
+        value = self.qsettings.value("connection/urls", None)
+        if isinstance(value, str):
+            return tuple(split_urls(value))
+        if isinstance(value, list):
+            return tuple(str(u) for u in value if str(u))
+        return ()
+
     def load(self) -> AppSettings:
         """The stored settings, defaults where nothing (or nothing valid) is stored."""
         q = self.qsettings
         default = AppSettings()
-        urls_value = q.value("connection/urls", None)
-        if isinstance(urls_value, str):
-            urls = tuple(split_urls(urls_value))
-        elif isinstance(urls_value, list):
-            urls = tuple(str(u) for u in urls_value if str(u))
-        else:
-            urls = default.urls
         settings = replace(
             default,
-            urls=urls or default.urls,
+            urls=self.saved_urls() or default.urls,
             username=str(q.value("connection/username", default.username)),
             remember_password=_bool(q.value("connection/remember_password", False)),
             queue=str(q.value("queue/name", default.queue)),

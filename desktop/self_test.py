@@ -22,19 +22,19 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QEventLoop, QObject, QSettings, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QWidget
 
 from core.errors import describe
 from core.settings import ConnectionSettings, SettingsError
+from desktop.bootstrap import application, create_window
+from desktop.event_loop import spin_until_exposed
 from desktop.logs import install_qt_message_handler, log_path, register_secret, setup_logging
-
-if TYPE_CHECKING:
-    from desktop.main_window import MainWindow
+from desktop.main_window import MainWindow
+from desktop.preferences import MemorySecrets
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +60,8 @@ class SelfTestError(Exception):
         self.exit_code = exit_code
 
 
-def _urls(args: argparse.Namespace) -> list[str] | None:
-    value: str | Sequence[str] | None = getattr(args, "url", None)
-    if not value:
-        return None
-    return [value] if isinstance(value, str) else list(value)
-
-
 def resolve_settings(args: argparse.Namespace) -> ConnectionSettings:
-    """The broker to test: ``--url``, else ``KANIN_URL``, else the default.
+    """The broker to test: ``--url``, else ``KANIN_URL``, else the default (nothing saved is read).
 
     Args:
         args: the parsed command line (``url`` may be missing, a string or a list).
@@ -80,7 +73,7 @@ def resolve_settings(args: argparse.Namespace) -> ConnectionSettings:
         SelfTestError: for a malformed URL (exit code 2).
     """
     try:
-        settings = ConnectionSettings.resolve(_urls(args))
+        settings = ConnectionSettings.resolve(getattr(args, "url", None))
     except SettingsError as exc:
         raise SelfTestError(str(exc), EXIT_USAGE) from None
     for address in settings.addresses:
@@ -141,16 +134,6 @@ def delete_queue(settings: ConnectionSettings, name: str) -> None:
         log.info("Self-test: deleted queue %s", name)
     except Exception as exc:
         log.warning("Self-test: could not delete queue %s: %s", name, describe(exc))
-
-
-def _wait_exposed(window: QWidget, app: QApplication, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        handle = window.windowHandle()
-        if window.isVisible() and handle is not None and handle.isExposed():
-            break
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-    app.processEvents()
 
 
 def run_self_test(args: argparse.Namespace) -> int:
@@ -221,10 +204,6 @@ def _run(args: argparse.Namespace, log_file: Path) -> str:
 
 
 def _run_window(args: argparse.Namespace, timeout: float) -> str:
-    # Imported here: desktop.app imports this module.
-    from desktop.app import application, create_window
-    from desktop.preferences import MemorySecrets
-
     app = application()
     with tempfile.TemporaryDirectory(prefix="kanin-self-test-") as scratch:
         # Throw-away settings and no keyring: the self-test neither reads nor
@@ -253,7 +232,7 @@ def _drive(window: MainWindow, app: QApplication, args: argparse.Namespace, time
     timer.setSingleShot(True)
     timer.timeout.connect(waiter.on_timeout)
     window.show()
-    _wait_exposed(window, app)
+    spin_until_exposed(window)
     log.info("Self-test: window shown (%dx%d)", window.width(), window.height())
     waiter.task_ids = set(controller.enqueue([TASK_TEXT]))
     if not waiter.task_ids:

@@ -3,14 +3,16 @@
 The dialog only edits an ``AppSettings`` value and checks it with the core's
 own parser, showing ``SettingsError`` sentences as they are. It never
 connects: whether the broker accepts the settings shows in the window.
+``SettingsEditor`` opens it for the window, remembers what was accepted and
+hands it to the controller.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
-from urllib.parse import urlsplit
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,10 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.settings import SettingsError, parse_url, split_urls
+from core.settings import SettingsError, split_urls
 from core.topology import QueueType
 from core.worker import AckMode
-from desktop.preferences import AppSettings, strip_credentials
+from desktop.controller import Controller
+from desktop.preferences import AppSettings, SettingsStore, split_credentials
+
+log = logging.getLogger(__name__)
 
 
 class SettingsDialog(QDialog):
@@ -120,21 +125,20 @@ class SettingsDialog(QDialog):
         Raises:
             SettingsError: with the sentence to show.
         """
-        raw = split_urls(self.urls_edit.text())
-        if not raw:
+        text = self.urls_edit.text()
+        if not split_urls(text):
             raise SettingsError(
                 "The broker URL is empty; expected amqp://host:port/vhost (e.g. amqp://localhost)."
             )
-        addresses = [parse_url(url) for url in raw]
+        typed = split_credentials([text])
         username = self.user_edit.text().strip()
         password = self.password_edit.text()
-        if urlsplit(raw[0].strip()).username is not None:
+        if typed.has_credentials:
             # Credentials typed in the URL win, and move to their own fields.
-            username = addresses[0].username
-            password = addresses[0].password
+            username, password = typed.username, typed.password
         settings = replace(
             self._base,
-            urls=tuple(strip_credentials(address.url) for address in addresses),
+            urls=typed.urls,
             username=username,
             password=password,
             remember_password=self.remember_box.isChecked(),
@@ -167,3 +171,58 @@ class SettingsDialog(QDialog):
             return
         self.show_error("")
         super().accept()
+
+
+class SettingsEditor(QObject):
+    """Opens the settings dialog over the window; OK remembers the settings and applies them.
+
+    Args:
+        controller: gets the accepted settings (``apply_settings``).
+        store: remembers them (the password only in the keyring, only if asked).
+        parent: the window; the dialog is modal to it.
+
+    Signals:
+        warned(str): the settings were applied but the password could not be remembered.
+    """
+
+    warned = Signal(str)
+
+    def __init__(self, controller: Controller, store: SettingsStore, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.store = store
+        self.window = parent
+        self.dialog: SettingsDialog | None = None
+
+    def open(self) -> SettingsDialog:
+        """Open the dialog (non-modal to the event loop, modal to the window), or raise it.
+
+        Returns:
+            The dialog; OK applies and remembers valid settings.
+        """
+        if self.dialog is not None and self.dialog.isVisible():
+            self.dialog.raise_()
+            return self.dialog
+        dialog = SettingsDialog(
+            self.controller.settings,
+            keyring_available=self.store.secrets.available(),
+            parent=self.window,
+        )
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.accepted.connect(self._on_accepted)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    @Slot()
+    def _on_accepted(self) -> None:
+        dialog = self.dialog
+        if dialog is None or dialog.result_settings is None:
+            return
+        settings = dialog.result_settings
+        warning = self.store.save(settings)
+        if warning:
+            log.warning("%s", warning)
+            self.warned.emit(warning)
+        log.info("Settings changed: %s, queue %s.", settings.redacted, settings.queue)
+        self.controller.apply_settings(settings)

@@ -12,7 +12,8 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
-from desktop.app import build_parser, initial_settings
+from desktop.app import build_parser
+from desktop.bootstrap import initial_settings
 from desktop.controller import ConnectionState
 from desktop.preferences import MemorySecrets, SettingsStore
 from tests.desktop.conftest import WindowFactory

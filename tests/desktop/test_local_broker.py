@@ -15,10 +15,10 @@ from pytestqt.qtbot import QtBot
 
 from core.events import WorkerState
 from core.local_broker import LocalBroker, find_server
+from core.local_flow import DEAD_LETTER_ATTEMPTS
 from core.work import poison_work
 from desktop.controller import ConnectionState
 from desktop.local_node import LocalNode
-from desktop.main_window import DEAD_LETTER_ATTEMPTS
 from desktop.quit_question import PendingChoice
 from desktop.task_model import TaskState
 from tests.desktop.conftest import WindowFactory

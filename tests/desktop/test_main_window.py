@@ -159,13 +159,13 @@ def test_unreachable_broker_opens_the_window_and_says_so(
     controller = window.controller
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10_000)
     assert "Nothing answers at 127.0.0.1:1" in window.banner.label.text()
-    assert window.banner.settings_button.isVisible()
+    assert window.settings_button.isVisible()
     [task_id] = controller.enqueue(["waits."])
     # It waits, visibly, to be published once a broker answers.
     assert controller.model.get(task_id).state is TaskState.WAITING  # type: ignore[union-attr]
     assert controller.pending_count == 1
     assert window.pending_label.isVisible()
-    window.banner.settings_button.click()
+    window.settings_button.click()
     qtbot.waitUntil(
         lambda: window.settings_dialog is not None and window.settings_dialog.isVisible()
     )
