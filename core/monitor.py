@@ -8,26 +8,23 @@ answers, they are added. Every figure says where it came from.
 
 from __future__ import annotations
 
-import base64
 import enum
-import json
 import logging
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import pika
 import pika.exceptions as pe
 
 from core.errors import BrokerError, describe
+from core.management import DEFAULT_PORT, ManagementApi, ManagementError
 from core.settings import BrokerAddress, ConnectionSettings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MANAGEMENT_PORT = 15672
+DEFAULT_MANAGEMENT_PORT = DEFAULT_PORT
+MANAGEMENT_RETRY = 30.0  # seconds before asking an API that failed again
 
 
 class Source(enum.Enum):
@@ -174,24 +171,16 @@ class QueueMonitor:
         return int(ok.method.message_count), int(ok.method.consumer_count)
 
     def _management(self, address: BrokerAddress) -> dict[str, Any] | None:
+        """The API's record of the queue, or ``None`` (then not asked again for a while)."""
         if self.management_port is None or time.monotonic() < self._management_down_until:
             return None
-        scheme = "https" if address.scheme == "amqps" else "http"
-        url = (
-            f"{scheme}://{address.host}:{self.management_port}/api/queues/"
-            f"{quote(address.vhost, safe='')}/{quote(self.queue, safe='')}"
-        )
-        request = urllib.request.Request(url)
-        token = base64.b64encode(f"{address.username}:{address.password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
+        api = ManagementApi.for_broker(address, self.management_port, self.http_timeout)
         try:
-            with urllib.request.urlopen(request, timeout=self.http_timeout) as response:  # noqa: S310
-                data = json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+            return api.queue(address.vhost, self.queue)
+        except ManagementError as exc:
             log.debug("management API not available at %s: %s", address.host, exc)
-            self._management_down_until = time.monotonic() + 30.0
+            self._management_down_until = time.monotonic() + MANAGEMENT_RETRY
             return None
-        return data if isinstance(data, dict) else None
 
 
 def _int(value: Any) -> int | None:

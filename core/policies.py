@@ -32,20 +32,17 @@ else with ``rabbitmqctl set_policy`` on a node Kanin manages (``LocalBroker``).
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import pika
 
 from core.errors import BrokerError, describe
 from core.local_broker import LocalBroker, LocalBrokerError
+from core.management import ManagementApi, vhost_path
 from core.settings import ConnectionSettings
 from core.topology import QueueType
 
@@ -147,14 +144,8 @@ def setup_dead_lettering(
     if management_url:
         body = {"pattern": pattern, "definition": definition, "priority": POLICY_PRIORITY}
         body["apply-to"] = "queues"
-        _management_request(
-            management_url,
-            f"/api/policies/{quote(address.vhost, safe='')}/{quote(name, safe='')}",
-            "PUT",
-            body,
-            address.username,
-            address.password,
-        )
+        api = ManagementApi(management_url, address.username, address.password)
+        api.put(vhost_path("policies", address.vhost, name), body)
         how = "management API"
     elif broker is not None:
         try:
@@ -200,10 +191,8 @@ def remove_dead_lettering(
     address = settings.primary
     name = policy_name(queue)
     if management_url:
-        path = f"/api/policies/{quote(address.vhost, safe='')}/{quote(name, safe='')}"
-        _management_request(
-            management_url, path, "DELETE", None, address.username, address.password
-        )
+        api = ManagementApi(management_url, address.username, address.password)
+        api.delete(vhost_path("policies", address.vhost, name))
     elif broker is not None:
         try:
             broker.ctl("clear_policy", "-p", address.vhost, name)
@@ -229,29 +218,3 @@ def _declare_dead_letter_queue(
     finally:
         if connection.is_open:
             connection.close()
-
-
-def _management_request(
-    base_url: str,
-    path: str,
-    method: str,
-    body: dict[str, Any] | None,
-    username: str,
-    password: str,
-) -> None:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method)  # noqa: S310
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            response.read()
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace")[:200]
-        raise BrokerError(
-            f"The management API refused {method} {path}: {exc.code} {detail}",
-            fatal=exc.code in (401, 403),
-        ) from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise BrokerError(f"The management API at {base_url} cannot be reached: {exc}") from exc

@@ -61,13 +61,8 @@ def _tear_down(broker: LocalBroker) -> None:
 
 
 def _pid_of(broker: LocalBroker) -> int | None:
-    """The node's pid when its process is still there (verified by its ``-home`` folder)."""
-    if not broker._pid_alive():  # noqa: SLF001 - the test helper checks the real process
-        return None
-    try:
-        return int((broker.base_dir / "node.pid").read_text().strip())
-    except (OSError, ValueError):
-        return None
+    """The node's pid when its process is still there (checked by ``core.node_process``)."""
+    return broker.pid()
 
 
 def connect(broker: LocalBroker) -> pika.BlockingConnection:

@@ -1,4 +1,4 @@
-"""The managed local broker: install hints, start/stop/adopt, data kept, ``--local-broker``."""
+"""The managed local broker: start/stop/adopt, data kept, ``--local-broker``."""
 
 from __future__ import annotations
 
@@ -12,34 +12,12 @@ from pathlib import Path
 import pytest
 
 from core import cli, local_broker
-from core.local_broker import LocalBroker, LocalBrokerError, find_server, install_hint
+from core.local_broker import LocalBroker, LocalBrokerError, find_server
 from core.settings import ConnectionSettings
 from core.tasks import Task
 from core.topology import QueueSpec
 from tests.helpers.broker import unique_queue
 from tests.helpers.private_broker import _tear_down, fill, ready_count
-
-
-@pytest.mark.parametrize(
-    ("system", "release", "expected"),
-    [
-        ("Linux", {"ID": "debian"}, "sudo apt-get install rabbitmq-server"),
-        ("Linux", {"ID": "ubuntu", "ID_LIKE": "debian"}, "sudo apt-get install rabbitmq-server"),
-        ("Linux", {"ID": "fedora"}, "sudo dnf install rabbitmq-server"),
-        ("Linux", {"ID": "rocky", "ID_LIKE": "rhel centos fedora"}, "sudo dnf install"),
-        ("Darwin", {}, "brew install rabbitmq"),
-        ("Windows", {}, "choco install rabbitmq"),
-    ],
-)
-def test_install_hint_names_the_platform_command_and_the_remote_way(system, release, expected):
-    hint = install_hint(system, release)
-    assert expected in hint
-    assert "--url amqp://" in hint
-    assert "KANIN_URL" in hint
-
-
-def test_find_server_returns_none_when_not_installed(tmp_path):
-    assert find_server([tmp_path, tmp_path / "missing"]) is None
 
 
 def test_start_without_rabbitmq_says_how_to_install(tmp_path, monkeypatch):
