@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 DEAD_LETTER_ATTEMPTS = 3
 """On Kanin's own node, a task failing this many times goes to ``<queue>.dead``."""
 
-_STATE_COLORS = {
+_STATE_COLORS: dict[str, str] = {
     ConnectionState.CONNECTING: "#6b7280",
     ConnectionState.CONNECTED: "#2e7d32",
     ConnectionState.RECONNECTING: "#c77700",
