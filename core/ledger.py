@@ -158,10 +158,6 @@ class Ledger:
         """The shown records, in order (the same list object for the ledger's whole life)."""
         return self._records
 
-    def record_at(self, position: int) -> TaskRecord:
-        """The shown record at a position."""
-        return self._records[position]
-
     def get(self, task_id: str) -> TaskRecord | None:
         """The record of a task, if it is known (records not shown yet included)."""
         return self._by_id.get(task_id)
@@ -326,14 +322,6 @@ class Ledger:
         record.note = reason
         self._move(record, TaskState.REDELIVERED)
 
-    def mark_lost(self, task_id: str, reason: str) -> None:
-        """A running task died with its worker and will not come back: it failed."""
-        record = self._by_id.get(task_id)
-        if record is None or record.state is not TaskState.RUNNING:
-            return
-        record.note = reason
-        self._move(record, TaskState.FAILED)
-
     def mark_failed(
         self,
         task_id: str,
@@ -377,14 +365,14 @@ class Ledger:
         auto-ack the broker had counted it as acknowledged on delivery: it is lost.
         """
         if auto_ack:
-            self.mark_lost(
-                task_id,
+            note = (
                 f"Lost: {worker} stopped ({reason}) after the broker had "
-                "already counted it as acknowledged (auto-ack).",
+                "already counted it as acknowledged (auto-ack)."
             )
-            return False
-        self.mark_returned(task_id, f"{worker} gave it back ({reason}); it is back in the queue.")
-        return True
+        else:
+            note = f"{worker} gave it back ({reason}); it is back in the queue."
+        self._give_back(task_id, worker, note, lost=auto_ack)
+        return not auto_ack
 
     def killed(self, task_id: str, worker: str, *, auto_ack: bool) -> bool:
         """A worker was killed while running a task; returns True when it went back to the queue.
@@ -393,17 +381,33 @@ class Ledger:
         there was nothing unacknowledged, so the task is lost.
         """
         if auto_ack:
-            self.mark_lost(
-                task_id,
+            note = (
                 f"Lost: {worker} was killed, and with auto-ack the broker had "
-                "already forgotten the task.",
+                "already forgotten the task."
             )
-            return False
-        self.mark_returned(
-            task_id,
-            f"{worker} was killed before acknowledging it; the broker put it back in the queue.",
-        )
-        return True
+        else:
+            note = (
+                f"{worker} was killed before acknowledging it; the broker put it back in the queue."
+            )
+        self._give_back(task_id, worker, note, lost=auto_ack)
+        return not auto_ack
+
+    def _give_back(self, task_id: str, worker: str, note: str, *, lost: bool) -> None:
+        record = self._by_id.get(task_id)
+        if record is None:
+            return
+        if record.state is TaskState.RUNNING and record.worker == worker:
+            record.note = note
+            if not lost:
+                record.redelivered = True
+            self._move(record, TaskState.FAILED if lost else TaskState.REDELIVERED)
+        elif not lost and record.worker != worker and worker in record.attempts:
+            # The broker requeued it at once and another worker took it before this
+            # report arrived: say why it came back, and leave its state alone.
+            record.note = note
+            record.redelivered = True
+            if record.row >= 0:
+                self._changed.add(record.row)
 
     def failed(
         self, task_id: str, error: str, requeued: bool, attempt: int | None, *, auto_ack: bool

@@ -140,6 +140,29 @@ def test_a_killed_workers_task_is_redelivered_with_manual_acks_and_lost_with_aut
     assert auto.note.startswith("Lost: W-1 was killed")
 
 
+@pytest.mark.parametrize("report", ["returned", "killed"])
+def test_a_report_that_comes_after_another_worker_took_the_task_only_explains(
+    report: str,
+) -> None:
+    ledger = Ledger()
+    record = running(ledger, "W-1")
+    ledger.show_new()
+    ledger.take_changed()
+    # The broker requeued the task at once; W-2 started it before W-1's report arrived.
+    ledger.mark_started("W-2", delivery(record.task_id, redelivered=True, count=2), 2.0)
+    ledger.take_changed()
+    if report == "returned":
+        assert ledger.returned(record.task_id, "W-1", "stopped", auto_ack=False)
+    else:
+        assert ledger.killed(record.task_id, "W-1", auto_ack=False)
+    assert (record.state, record.worker) == (TaskState.RUNNING, "W-2")
+    assert record.note.startswith("W-1 ")
+    assert record.redelivered
+    assert ledger.take_changed() == [0]  # the note is shown
+    ledger.killed(record.task_id, "W-9", auto_ack=True)  # a worker that never had it
+    assert record.state is TaskState.RUNNING
+
+
 def test_only_a_running_task_can_come_back_or_be_lost() -> None:
     ledger = Ledger()
     record = running(ledger)
