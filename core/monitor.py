@@ -72,6 +72,19 @@ class QueueStats:
         return dict(self.sources).get(name, Source.NONE)
 
 
+@dataclass(frozen=True)
+class BrokerInfo:
+    """What the broker said about itself when the watcher connected.
+
+    Attributes:
+        product: e.g. ``RabbitMQ``.
+        version: e.g. ``3.10.8``.
+    """
+
+    product: str
+    version: str
+
+
 class QueueMonitor:
     """Reads queue figures; use it from one thread only.
 

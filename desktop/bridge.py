@@ -12,24 +12,11 @@ folded into about 30 repaints.
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass
 
 from core.events import ProducerEvent, WorkerEvent
-from core.monitor import QueueStats
+from core.monitor import BrokerInfo, QueueStats
 
-
-@dataclass(frozen=True)
-class BrokerInfo:
-    """What the broker said about itself when the watcher connected.
-
-    Attributes:
-        product: e.g. ``RabbitMQ``.
-        version: e.g. ``3.10.8``.
-    """
-
-    product: str
-    version: str
-
+__all__ = ["BrokerInfo", "EventBridge", "Item"]
 
 Item = WorkerEvent | ProducerEvent | QueueStats | BrokerInfo
 

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar
 from desktop.controller import ConnectionState
 from desktop.preferences import AppSettings
 
-_STATE_COLORS = {
+_STATE_COLORS: dict[str, str] = {
     ConnectionState.CONNECTING: "#6b7280",
     ConnectionState.CONNECTED: "#2e7d32",
     ConnectionState.RECONNECTING: "#c77700",

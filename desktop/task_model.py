@@ -1,9 +1,10 @@
-"""The task table's model: one row per task, fast with 100,000 rows.
+"""The task table's Qt model: a thin adapter over the task ledger, and the state filter.
 
-Rows live in a list and are found by task id through a dict; inserts are
-batched (one ``beginInsertRows`` per batch) and changes are collected and
-announced with a few ``dataChanged`` ranges per flush, so the view repaints at
-the GUI timer's pace rather than at the workers' pace.
+The ledger (``core.ledger``) holds the records and their transitions; this
+module adds what Qt needs: columns, roles, colours, and the batched
+announcements (one ``beginInsertRows`` per batch, changed rows in a few
+``dataChanged`` ranges per flush), so the view repaints at the GUI timer's
+pace rather than at the workers' pace.
 """
 
 from __future__ import annotations
@@ -26,30 +27,13 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from core.tasks import Delivery, Task, preview
+from core.ledger import Ledger, TaskRecord, TaskState
+from core.tasks import Task
+
+__all__ = ["Column", "TaskFilterModel", "TaskState", "TaskTableModel"]
 
 _Index = QModelIndex | QPersistentModelIndex
 _MAX_RANGES = 32
-
-
-class TaskState(enum.Enum):
-    """Where a task is in its life, as the table shows it."""
-
-    SENDING = "sending"
-    WAITING = "waiting for broker"
-    QUEUED = "queued"
-    RUNNING = "running"
-    REDELIVERED = "redelivered"
-    RETRYING = "failed, retrying"
-    DONE = "done"
-    FAILED = "failed"
-    DEAD_LETTERED = "dead-lettered"
-
-    @property
-    def final(self) -> bool:
-        """True for states a task does not leave (done, failed, dead-lettered)."""
-        return self in (TaskState.DONE, TaskState.FAILED, TaskState.DEAD_LETTERED)
-
 
 _STATE_COLORS = {
     TaskState.SENDING: QColor("#8a8f98"),
@@ -62,94 +46,6 @@ _STATE_COLORS = {
     TaskState.FAILED: QColor("#c62828"),
     TaskState.DEAD_LETTERED: QColor("#6a1b9a"),
 }
-
-
-class TaskRow:
-    """One task as the table knows it (GUI thread only).
-
-    Attributes:
-        task_id: the task's id (``message_id``, or ``ext-...`` for other producers' tasks).
-        body: a printable preview of the body (made when first read).
-        state: where the task is.
-        worker: the worker running it or that ran it last.
-        attempts: every worker that took it, in order.
-        delivery_count: deliveries so far (from the broker when it counts them).
-        enqueued: wall-clock time it was created, if known.
-        started: wall-clock time the last delivery started.
-        finished: wall-clock time it was acknowledged.
-        duration: seconds of work of the successful delivery.
-        note: why it failed or came back.
-        redelivered: True once it has been given back to the queue at least once.
-        row: the row's position in the model.
-    """
-
-    __slots__ = (
-        "task_id",
-        "_body",
-        "_raw",
-        "state",
-        "worker",
-        "attempts",
-        "delivery_count",
-        "enqueued",
-        "started",
-        "finished",
-        "duration",
-        "note",
-        "redelivered",
-        "row",
-    )
-
-    def __init__(
-        self, task_id: str, body: str | bytes, state: TaskState, enqueued: float | None
-    ) -> None:
-        self.task_id = task_id
-        # Raw bytes (another producer's task) are previewed when first shown, not
-        # for every delivery that flies past in a flood of zero-second tasks.
-        self._body = body if isinstance(body, str) else ""
-        self._raw = body if isinstance(body, bytes) else None
-        self.state = state
-        self.worker = ""
-        self.attempts: list[str] = []
-        self.delivery_count = 0
-        self.enqueued = enqueued
-        self.started: float | None = None
-        self.finished: float | None = None
-        self.duration: float | None = None
-        self.note = ""
-        self.redelivered = False
-        self.row = -1
-
-    @property
-    def body(self) -> str:
-        """A printable preview of the body."""
-        if self._raw is not None:
-            self._body = preview(self._raw)
-            self._raw = None
-        return self._body
-
-    @property
-    def state_text(self) -> str:
-        """The state column's text, e.g. ``running on W-2`` or ``done (redelivered)``."""
-        if self.state is TaskState.RUNNING:
-            text = f"running on {self.worker}"
-        elif self.state is TaskState.RETRYING and self.delivery_count:
-            text = f"failed (delivery {self.delivery_count}), retrying"
-        elif self.state is TaskState.DEAD_LETTERED and self.delivery_count:
-            text = f"dead-lettered after {self.delivery_count} deliveries"
-        else:
-            text = str(self.state.value)
-        if self.redelivered and self.state in (TaskState.RUNNING, TaskState.DONE):
-            text += " (redelivered)"
-        return text
-
-    def matches(self, state: TaskState | None) -> bool:
-        """True when the row belongs under the state filter (``None``: every row)."""
-        if state is None:
-            return True
-        if state is TaskState.REDELIVERED:
-            return self.redelivered or self.state is TaskState.REDELIVERED
-        return self.state is state
 
 
 class Column(enum.IntEnum):
@@ -203,13 +99,17 @@ def _clock_text(value: float | None) -> str:
 
 
 class TaskTableModel(QAbstractTableModel):
-    """Every task Kanin has seen, in the order it first saw them.
+    """The task ledger as a table, one row per task, in the order Kanin first saw them.
 
-    The ``mark_*`` methods record changes; ``flush()`` tells the views, in a
-    few ranges. Everything runs in the GUI thread.
+    Changes are made on ``ledger`` (the router does); ``flush()`` tells the
+    views, in a few ranges. Everything runs in the GUI thread.
 
     Args:
         parent: the owning QObject.
+        ledger: the ledger to show (a new, empty one by default).
+
+    Attributes:
+        ledger: the task ledger.
 
     Signals:
         flushed(int): ``flush()`` announced this many inserted or changed rows
@@ -218,14 +118,10 @@ class TaskTableModel(QAbstractTableModel):
 
     flushed = Signal(int)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, ledger: Ledger | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[TaskRow] = []
-        self._by_id: dict[str, TaskRow] = {}
-        self._new: list[TaskRow] = []
-        self._changed: set[int] = set()
-        self._counts: dict[TaskState, int] = dict.fromkeys(TaskState, 0)
-        self._frontier = 0
+        self.ledger = ledger if ledger is not None else Ledger()
+        self._rows = self.ledger.records  # the same list for the ledger's whole life
 
     # ----------------------------------------------------------------- Qt model API
 
@@ -290,7 +186,7 @@ class TaskTableModel(QAbstractTableModel):
             else:
                 item.clearData()
 
-    def _value(self, row: TaskRow, column: int, role: int) -> Any:
+    def _value(self, row: TaskRecord, column: int, role: int) -> Any:
         if role == _DISPLAY:
             return self._text(row, column)
         if role == _FOREGROUND:
@@ -305,7 +201,7 @@ class TaskTableModel(QAbstractTableModel):
         return None
 
     @staticmethod
-    def _text(row: TaskRow, column: int) -> str:
+    def _text(row: TaskRecord, column: int) -> str:
         if column == Column.ID:
             return row.task_id
         if column == Column.BODY:
@@ -330,33 +226,24 @@ class TaskTableModel(QAbstractTableModel):
 
     # ----------------------------------------------------------------- queries
 
-    def row_at(self, position: int) -> TaskRow:
+    def row_at(self, position: int) -> TaskRecord:
         """The row at a source position."""
         return self._rows[position]
 
-    def get(self, task_id: str) -> TaskRow | None:
-        """The row of a task, if it is known (pending inserts included)."""
-        return self._by_id.get(task_id)
+    def get(self, task_id: str) -> TaskRecord | None:
+        """The row of a task, if it is known (rows not announced yet included)."""
+        return self.ledger.get(task_id)
 
     def first_unfinished(self) -> int:
-        """The position of the oldest task that is neither done nor failed (or the row count).
-
-        Amortised O(1): the search resumes where the last one stopped, since
-        done and failed rows rarely change again.
-        """
-        rows = self._rows
-        position = min(self._frontier, len(rows))
-        while position < len(rows) and rows[position].state.final:
-            position += 1
-        self._frontier = position
-        return position
+        """The position of the oldest task that is not in a final state (or the row count)."""
+        return self.ledger.first_unfinished()
 
     def counts(self) -> dict[TaskState, int]:
         """How many tasks are in each state."""
-        return dict(self._counts)
+        return self.ledger.counts()
 
     def __len__(self) -> int:
-        return len(self._rows) + len(self._new)
+        return len(self.ledger)
 
     # ----------------------------------------------------------------- changes
 
@@ -371,174 +258,29 @@ class TaskTableModel(QAbstractTableModel):
             flush: tell the views now; False leaves it to the next ``flush()``
                 (a big enqueue adds rows in chunks and lets the GUI timer show them).
         """
-        previews: dict[bytes, str] = {}  # a batch is often N copies of one text
-        for task in tasks:
-            text = previews.get(task.body)
-            if text is None:
-                text = previews[task.body] = task.preview
-            row = TaskRow(
-                task.id,
-                text,
-                TaskState.SENDING,
-                task.created if enqueued is None else enqueued,
-            )
-            self._add(row)
+        self.ledger.add_tasks(tasks, enqueued=enqueued)
         if flush:
             self.flush()
 
-    def _add(self, row: TaskRow) -> None:
-        if row.task_id in self._by_id:
-            return
-        self._by_id[row.task_id] = row
-        self._new.append(row)
-        self._counts[row.state] += 1
-
-    def _set_state(self, row: TaskRow, state: TaskState) -> None:
-        self._counts[row.state] -= 1
-        self._counts[state] += 1
-        row.state = state
-        if row.row >= 0:
-            self._changed.add(row.row)
-            if row.row < self._frontier and not state.final:
-                self._frontier = row.row
-
-    def _touch(self, row: TaskRow) -> None:
-        if row.row >= 0:
-            self._changed.add(row.row)
-
-    def mark_confirmed(self, task_ids: Iterable[str]) -> None:
-        """The broker confirmed these tasks: *sending* (or *waiting*) becomes *queued*."""
-        for task_id in task_ids:
-            row = self._by_id.get(task_id)
-            if row is not None and row.state in (TaskState.SENDING, TaskState.WAITING):
-                self._set_state(row, TaskState.QUEUED)
-
-    def mark_waiting(self, task_ids: Iterable[str]) -> None:
-        """The broker is away: these unconfirmed tasks wait to be published once it is back."""
-        for task_id in task_ids:
-            row = self._by_id.get(task_id)
-            if row is not None and row.state is TaskState.SENDING:
-                self._set_state(row, TaskState.WAITING)
-
-    def mark_published(self, task_ids: Iterable[str]) -> None:
-        """The producer handed these tasks to the broker: *waiting* becomes *sending*."""
-        for task_id in task_ids:
-            row = self._by_id.get(task_id)
-            if row is not None and row.state is TaskState.WAITING:
-                self._set_state(row, TaskState.SENDING)
-
-    def mark_rejected(self, task_ids: Iterable[str], reason: str) -> None:
-        """The broker refused these tasks, or they could not be sent."""
-        for task_id in task_ids:
-            row = self._by_id.get(task_id)
-            if row is not None and row.state in (
-                TaskState.SENDING,
-                TaskState.WAITING,
-                TaskState.QUEUED,
-            ):
-                row.note = reason
-                self._set_state(row, TaskState.FAILED)
-
-    def mark_started(self, worker: str, delivery: Delivery, at: float) -> None:
-        """A worker took a task; unknown tasks (other producers') are added here."""
-        row = self._by_id.get(delivery.task_id)
-        if row is None:
-            row = TaskRow(delivery.task_id, delivery.body, TaskState.QUEUED, delivery.created)
-            if delivery.foreign:
-                row.note = "Published by another producer."
-            self._add(row)
-        if delivery.redelivered:
-            row.redelivered = True
-        row.worker = worker
-        row.attempts.append(worker)
-        row.delivery_count = delivery.delivery_count or max(row.delivery_count + 1, 2)
-        row.started = at
-        row.finished = None
-        row.duration = None
-        self._set_state(row, TaskState.RUNNING)
-
-    def mark_finished(self, worker: str, task_id: str, duration: float, at: float) -> None:
-        """A worker acknowledged a task."""
-        row = self._by_id.get(task_id)
-        if row is None:
-            return
-        row.worker = worker
-        row.finished = at
-        row.duration = duration
-        self._set_state(row, TaskState.DONE)
-
-    def mark_returned(self, task_id: str, reason: str) -> None:
-        """A task went back to the queue unfinished: it will be redelivered."""
-        row = self._by_id.get(task_id)
-        if row is None or row.state is not TaskState.RUNNING:
-            return
-        row.redelivered = True
-        row.note = reason
-        self._set_state(row, TaskState.REDELIVERED)
-
-    def mark_lost(self, task_id: str, reason: str) -> None:
-        """A task died with its worker and will not come back (auto-ack)."""
-        row = self._by_id.get(task_id)
-        if row is None or row.state is not TaskState.RUNNING:
-            return
-        row.note = reason
-        self._set_state(row, TaskState.FAILED)
-
-    def mark_failed(
-        self,
-        task_id: str,
-        error: str,
-        requeued: bool,
-        *,
-        attempt: int | None = None,
-        dead_lettered: bool = False,
-    ) -> None:
-        """The work raised: a requeued task is *failed, retrying*, else failed or dead-lettered.
-
-        Args:
-            task_id: the task.
-            error: what the work raised.
-            requeued: the task went back to the queue and will come back.
-            attempt: which delivery failed, when the broker (or Kanin) counted it.
-            dead_lettered: not requeued, but routed to the dead-letter queue.
-        """
-        row = self._by_id.get(task_id)
-        if row is None:
-            return
-        if attempt:
-            row.delivery_count = attempt
-        if requeued:
-            row.note = f"{error} (back in the queue)"
-            row.redelivered = True
-            self._set_state(row, TaskState.RETRYING)
-        elif dead_lettered:
-            row.note = f"{error} (moved to the dead-letter queue)"
-            self._set_state(row, TaskState.DEAD_LETTERED)
-        else:
-            row.note = f"{error} (not requeued)"
-            self._set_state(row, TaskState.FAILED)
-
     def flush(self) -> None:
-        """Insert pending rows in one batch and announce changed rows in a few ranges."""
-        if self._new or self._changed:
-            rows = len(self._new) + len(self._changed)
+        """Insert the ledger's new rows in one batch and announce changed rows in a few ranges."""
+        ledger = self.ledger
+        rows = ledger.unshown + ledger.changed
+        if rows:
             self._announce()
             self.flushed.emit(rows)
 
     def _announce(self) -> None:
-        if self._new:
+        ledger = self.ledger
+        new = ledger.unshown
+        if new:
             first = len(self._rows)
-            last = first + len(self._new) - 1
-            self.beginInsertRows(QModelIndex(), first, last)
-            for offset, row in enumerate(self._new):
-                row.row = first + offset
-            self._rows.extend(self._new)
-            self._new = []
+            self.beginInsertRows(QModelIndex(), first, first + new - 1)
+            ledger.show_new()
             self.endInsertRows()
-        if not self._changed:
+        changed = ledger.take_changed()
+        if not changed:
             return
-        changed = sorted(self._changed)
-        self._changed.clear()
         ranges: list[tuple[int, int]] = []
         start = end = changed[0]
         for position in changed[1:]:
@@ -557,19 +299,11 @@ class TaskTableModel(QAbstractTableModel):
     def clear_finished(self) -> int:
         """Forget done, failed and dead-lettered tasks; returns how many rows went away."""
         self.flush()
-        keep = [r for r in self._rows if not r.state.final]
-        removed = len(self._rows) - len(keep)
-        if not removed:
+        counts = self.ledger.counts()
+        if not any(counts[state] for state in TaskState if state.final):
             return 0
         self.beginResetModel()
-        self._frontier = 0
-        self._rows = keep
-        self._by_id = {r.task_id: r for r in keep}
-        for position, row in enumerate(keep):
-            row.row = position
-        self._counts = dict.fromkeys(TaskState, 0)
-        for row in keep:
-            self._counts[row.state] += 1
+        removed = self.ledger.clear_finished()
         self.endResetModel()
         return removed
 

@@ -242,13 +242,13 @@ def test_poison_task_shows_its_retries_then_lands_in_the_dead_letter_queue_shown
     [task_id] = controller.enqueue(["A poison pill"])
     row = controller.model.get(task_id)
     assert row is not None
-    record_failure = controller.model.mark_failed
+    record_failure = controller.model.ledger.mark_failed
 
     def spy(*args: Any, **kwargs: Any) -> None:  # the table's text after each failure
         record_failure(*args, **kwargs)
         seen.append(row.state_text)
 
-    monkeypatch.setattr(controller.model, "mark_failed", spy)
+    monkeypatch.setattr(controller.model.ledger, "mark_failed", spy)
     controller.add_workers(1)
     qtbot.waitUntil(lambda: row.state is TaskState.DEAD_LETTERED, timeout=20_000)
     assert row.delivery_count == DEAD_LETTER_ATTEMPTS

@@ -1,6 +1,11 @@
-"""The task model alone: states, foreign tasks, batched inserts of 100,000 rows, filtering."""
+"""The task table model over its ledger: cells, batched inserts of 100,000 rows, ranges, filtering.
+
+The ledger's transitions alone are tested in ``tests/core/test_ledger.py``.
+"""
 
 from __future__ import annotations
+
+from PySide6.QtCore import Qt
 
 from core.tasks import Delivery, Task
 from desktop.task_model import Column, TaskFilterModel, TaskState, TaskTableModel
@@ -18,40 +23,45 @@ def delivery(task_id: str, body: bytes = b"x.", *, redelivered: bool = False) ->
     )
 
 
-def test_a_task_goes_through_its_states() -> None:
+def test_a_redelivered_task_shows_both_workers_and_its_redelivery() -> None:
     model = TaskTableModel()
+    ledger = model.ledger
     task = Task.new("Hello.")
     model.add_tasks([task])
-    row = model.get(task.id)
-    assert row is not None
-    states = [row.state]
-    model.mark_confirmed([task.id])
-    states.append(row.state)
-    model.mark_started("W-1", delivery(task.id), 100.0)
-    assert row.state_text == "running on W-1"
-    model.mark_returned(task.id, "W-1 was killed")
-    states.append(row.state)
-    assert states == [TaskState.SENDING, TaskState.QUEUED, TaskState.REDELIVERED]
-    model.mark_started("W-2", delivery(task.id, redelivered=True), 101.0)
-    model.mark_finished("W-2", task.id, 1.0, 102.0)
+    ledger.mark_confirmed([task.id])
+    ledger.mark_started("W-1", delivery(task.id), 100.0)
     model.flush()
-    assert row.state is TaskState.DONE
-    assert row.attempts == ["W-1", "W-2"]
-    assert row.delivery_count == 2
+    assert model.data(model.index(0, Column.STATE)) == "running on W-1"
+    ledger.returned(task.id, "W-1", "stopped", auto_ack=False)
+    model.flush()
+    assert model.data(model.index(0, Column.STATE)) == "redelivered"
+    assert model.data(model.index(0, Column.BODY), Qt.ItemDataRole.ToolTipRole) == (
+        "W-1 gave it back (stopped); it is back in the queue."
+    )
+    ledger.mark_started("W-2", delivery(task.id, redelivered=True), 101.0)
+    ledger.mark_finished("W-2", task.id, 1.0, 102.0)
+    model.flush()
     assert model.data(model.index(0, Column.WORKER)) == "W-2 (after W-1)"
     assert model.data(model.index(0, Column.STATE)) == "done (redelivered)"
+    assert model.data(model.index(0, Column.DELIVERIES)) == "2"
+    assert model.data(model.index(0, Column.DURATION)) == "1.0 s"
     assert model.counts()[TaskState.DONE] == 1
 
 
-def test_a_late_confirm_does_not_move_a_running_task_back() -> None:
+def test_rows_appear_only_when_flushed() -> None:
     model = TaskTableModel()
-    task = Task.new("x")
-    model.add_tasks([task])
-    model.mark_started("W-1", delivery(task.id), 1.0)
-    model.mark_confirmed([task.id])
-    row = model.get(task.id)
-    assert row is not None
-    assert row.state is TaskState.RUNNING
+    tasks = [Task.new(f"t{i}") for i in range(3)]
+    model.add_tasks(tasks, flush=False)
+    assert model.rowCount() == 0  # views have not been told yet
+    assert len(model) == 3
+    assert model.get(tasks[2].id) is not None
+    flushed: list[int] = []
+    model.flushed.connect(flushed.append)
+    model.flush()
+    assert model.rowCount() == 3
+    assert flushed == [3]
+    model.flush()  # nothing new: no signal
+    assert flushed == [3]
 
 
 def test_tasks_of_other_producers_appear_when_a_worker_takes_them() -> None:
@@ -59,7 +69,7 @@ def test_tasks_of_other_producers_appear_when_a_worker_takes_them() -> None:
     inserted: list[tuple[int, int]] = []
     model.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
     foreign = Delivery("ext-abc", b"from worker.py...", False, 1, True, None, 3.0)
-    model.mark_started("W-1", foreign, 5.0)
+    model.ledger.mark_started("W-1", foreign, 5.0)
     model.flush()
     assert inserted == [(0, 0)]
     assert model.data(model.index(0, Column.BODY)) == "from worker.py..."
@@ -72,12 +82,12 @@ def test_changes_are_announced_in_few_ranges() -> None:
     model.add_tasks(tasks)
     ranges: list[tuple[int, int]] = []
     model.dataChanged.connect(lambda top, bottom, _roles: ranges.append((top.row(), bottom.row())))
-    model.mark_confirmed(t.id for t in tasks)
+    model.ledger.mark_confirmed(t.id for t in tasks)
     model.flush()
     assert ranges == [(0, 999)]
     ranges.clear()
-    model.mark_started("W-1", delivery(tasks[10].id), 1.0)
-    model.mark_started("W-2", delivery(tasks[500].id), 1.0)
+    model.ledger.mark_started("W-1", delivery(tasks[10].id), 1.0)
+    model.ledger.mark_started("W-2", delivery(tasks[500].id), 1.0)
     model.flush()
     assert ranges == [(10, 10), (500, 500)]
 
@@ -99,12 +109,12 @@ def test_100000_rows_inserted_in_batches_and_filtered(qtbot: object) -> None:
     assert inserts[0] == (0, per_batch - 1)
     assert inserts[-1] == (100_000 - per_batch, 100_000 - 1)
 
-    model.mark_confirmed(all_ids)
+    model.ledger.mark_confirmed(all_ids)
     for n, task_id in enumerate(all_ids[:30_000]):
-        model.mark_started(f"W-{n % 4 + 1}", delivery(task_id), float(n))
+        model.ledger.mark_started(f"W-{n % 4 + 1}", delivery(task_id), float(n))
     for task_id in all_ids[:20_000]:
-        model.mark_finished("W-1", task_id, 0.5, 2.0)
-    model.mark_rejected(all_ids[-5:], "nack")
+        model.ledger.mark_finished("W-1", task_id, 0.5, 2.0)
+    model.ledger.mark_rejected(all_ids[-5:], "nack")
     model.flush()
 
     assert proxy.rowCount() == 100_000
@@ -124,27 +134,10 @@ def test_100000_rows_inserted_in_batches_and_filtered(qtbot: object) -> None:
     # While filtered, finishing tasks moves them out of the "running" view.
     proxy.set_state(TaskState.RUNNING)
     for task_id in all_ids[20_000:25_000]:
-        model.mark_finished("W-2", task_id, 0.5, 3.0)
+        model.ledger.mark_finished("W-2", task_id, 0.5, 3.0)
     model.flush()
     assert proxy.rowCount() == 5_000
     assert model.counts()[TaskState.DONE] == 25_000
-
-
-def test_first_unfinished_follows_the_work() -> None:
-    model = TaskTableModel()
-    tasks = [Task.new(f"t{i}") for i in range(5)]
-    model.add_tasks(tasks)
-    assert model.first_unfinished() == 0
-    for task in tasks[:3]:
-        model.mark_started("W-1", delivery(task.id), 1.0)
-        model.mark_finished("W-1", task.id, 0.1, 2.0)
-    model.flush()
-    assert model.first_unfinished() == 3
-    model.mark_failed(tasks[1].id, "boom", requeued=True)
-    model.mark_started("W-2", delivery(tasks[1].id, redelivered=True), 3.0)
-    assert model.first_unfinished() == 1
-    model.mark_finished("W-2", tasks[1].id, 0.1, 4.0)
-    assert model.first_unfinished() == 3
 
 
 def test_cells_paint_the_same_through_multi_data_as_through_data(qtbot: object) -> None:
@@ -154,11 +147,11 @@ def test_cells_paint_the_same_through_multi_data_as_through_data(qtbot: object) 
     model = TaskTableModel()
     tasks = [Task.new(f"Task {i} ..") for i in range(6)]
     model.add_tasks(tasks, enqueued=1_700_000_000.0)
-    model.mark_confirmed([t.id for t in tasks[:5]])
-    model.mark_started("W-1", delivery(tasks[1].id), 1_700_000_001.0)
-    model.mark_started("W-2", delivery(tasks[2].id), 1_700_000_001.0)
-    model.mark_finished("W-2", tasks[2].id, 0.5, 1_700_000_002.0)
-    model.mark_failed(tasks[3].id, "boom", requeued=True, attempt=1)
+    model.ledger.mark_confirmed([t.id for t in tasks[:5]])
+    model.ledger.mark_started("W-1", delivery(tasks[1].id), 1_700_000_001.0)
+    model.ledger.mark_started("W-2", delivery(tasks[2].id), 1_700_000_001.0)
+    model.ledger.mark_finished("W-2", tasks[2].id, 0.5, 1_700_000_002.0)
+    model.ledger.mark_failed(tasks[3].id, "boom", requeued=True, attempt=1)
     model.flush()
     identity = QIdentityProxyModel()  # asks data() role by role, never multiData()
     identity.setSourceModel(model)

@@ -1,0 +1,308 @@
+"""The event router: what workers, the producer and the watcher report, turned into ledger changes.
+
+One thread (the window's GUI thread) hands the router batches of events taken
+from the cross-thread inbox. Each event goes to its handler through a dict
+keyed by the event's type; the handler changes the task ledger, keeps the
+connection state and calls the ``Notices`` callbacks (the window turns them
+into Qt signals). Acknowledged task ids are announced once per batch. Event
+kinds with no handler (e.g. ``WorkerReconnecting``, whose state the worker
+cards read from the pool) are skipped.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.events import (
+    ProducerConnected,
+    ProducerDisconnected,
+    TaskFailed,
+    TaskFinished,
+    TaskReturned,
+    TasksConfirmed,
+    TasksPublished,
+    TasksRejected,
+    TaskStarted,
+    WorkerConnected,
+    WorkerFailed,
+    WorkerKilled,
+    WorkerStopped,
+)
+from core.ledger import Ledger
+from core.monitor import BrokerInfo, QueueStats
+from core.topology import QueueType
+
+log = logging.getLogger(__name__)
+
+
+class ConnectionState(enum.StrEnum):
+    """The connection's state as the status bar shows it (each value is also its text)."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    FAILED = "failed"
+
+
+def _ignore(*_args: object) -> None:
+    """The default notice: nobody listens."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notices:
+    """Where the router announces what happened; every callback is a no-op unless given.
+
+    Attributes:
+        task_started: ``(task_id, worker)`` a worker took a task (only when announced).
+        task_finished: ``(task_id)`` a task was acknowledged (only when announced).
+        tasks_finished: ``(ids)`` the tasks acknowledged in one batch, a non-empty list.
+        task_returned: ``(task_id, worker)`` a task went back to the queue.
+        worker_killed: ``(worker)`` a worker was killed.
+        queue_sampled: ``(stats)`` a reading of the work queue.
+        dead_letter_sampled: ``(stats)`` a reading of another queue (its dead-letter queue).
+        connection_changed: ``(state, message)`` the connection state or its sentence changed.
+        connection_failed: ``(message)`` the broker cannot be reached or refused Kanin.
+        broker_identified: ``(text)`` the broker's product and version, e.g. ``RabbitMQ 3.10.8``.
+    """
+
+    task_started: Callable[[str, str], None] = _ignore
+    task_finished: Callable[[str], None] = _ignore
+    tasks_finished: Callable[[list[str]], None] = _ignore
+    task_returned: Callable[[str, str], None] = _ignore
+    worker_killed: Callable[[str], None] = _ignore
+    queue_sampled: Callable[[QueueStats], None] = _ignore
+    dead_letter_sampled: Callable[[QueueStats], None] = _ignore
+    connection_changed: Callable[[ConnectionState, str], None] = _ignore
+    connection_failed: Callable[[str], None] = _ignore
+    broker_identified: Callable[[str], None] = _ignore
+
+
+class Router:
+    """Routes event batches into a ledger and notices, and keeps the connection state.
+
+    Args:
+        ledger: the task ledger to change.
+        notices: the callbacks to call.
+
+    Attributes:
+        state: the connection state.
+        message: a sentence about the connection, for the status bar and the banner.
+        broker: ``RabbitMQ 3.10.8`` once the watcher said so, else "".
+        node: the broker node the producer is connected to, redacted ("" when not).
+        queue_kind: ``quorum queue`` or ``classic queue`` (maybe ", adopted as it is") or "".
+        queue_type: the queue's type as the producer's declare found it (``None`` before).
+        send_error: why tasks cannot be sent in this session ("" while they can).
+        finished_total: tasks acknowledged since the router was made.
+        confirmed_total: tasks confirmed by the broker since the router was made.
+    """
+
+    def __init__(self, ledger: Ledger, notices: Notices) -> None:
+        self._ledger = ledger
+        self._notices = notices
+        self.state = ConnectionState.CONNECTING
+        self.message = "Connecting to the broker…"
+        self.broker = ""
+        self.node = ""
+        self.queue_kind = ""
+        self.queue_type: QueueType | None = None
+        self.send_error = ""
+        self.finished_total = 0
+        self.confirmed_total = 0
+        self._queue = ""
+        self._username = ""
+        self._auto_ack = False
+        # One batch's context, read by the handlers.
+        self._offset = 0.0
+        self._changed = 0
+        self._finished: list[str] = []
+        self._announce_started = False
+        self._announce_finished = False
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            TaskStarted: self._on_task_started,
+            TaskFinished: self._on_task_finished,
+            TasksPublished: self._on_tasks_published,
+            TasksConfirmed: self._on_tasks_confirmed,
+            TaskReturned: self._on_task_returned,
+            WorkerKilled: self._on_worker_killed,
+            TaskFailed: self._on_task_failed,
+            TasksRejected: self._on_tasks_rejected,
+            QueueStats: self._on_queue_stats,
+            ProducerConnected: self._on_producer_connected,
+            ProducerDisconnected: self._on_producer_disconnected,
+            WorkerFailed: self._on_worker_failed,
+            WorkerConnected: self._on_worker_note,
+            WorkerStopped: self._on_worker_note,
+            BrokerInfo: self._on_broker_info,
+        }
+
+    @property
+    def kinds(self) -> frozenset[type]:
+        """The event types the router handles (others are skipped)."""
+        return frozenset(self._handlers)
+
+    def begin(self, queue: str, username: str, *, auto_ack: bool) -> None:
+        """A new session starts: forget the last one's node, queue kind and send error.
+
+        Args:
+            queue: the work queue's name (readings of other queues are dead-letter readings).
+            username: the user name, for the connected sentence.
+            auto_ack: the workers use auto-ack (a task they drop is lost).
+        """
+        self._queue = queue
+        self._username = username
+        self._auto_ack = auto_ack
+        self.node = ""
+        self.queue_kind = ""
+        self.queue_type = None
+        self.send_error = ""
+
+    def set_state(self, state: ConnectionState, message: str) -> None:
+        """Change the connection state; announced only when it or its sentence changes."""
+        if state is self.state and message == self.message:
+            return
+        self.state = state
+        self.message = message
+        self._notices.connection_changed(state, message)
+
+    def fail(self, message: str) -> None:
+        """The session cannot work (e.g. bad settings): no task will be sent."""
+        self.set_state(ConnectionState.FAILED, message)
+        self.send_error = message
+        self._notices.connection_failed(message)
+
+    def route(
+        self,
+        items: Sequence[object],
+        *,
+        announce_started: bool = False,
+        announce_finished: bool = False,
+    ) -> int:
+        """Handle a batch of events, oldest first.
+
+        Args:
+            items: events and readings, as the inbox gave them.
+            announce_started: call ``task_started`` for each task taken.
+            announce_finished: call ``task_finished`` for each task acknowledged.
+
+        Returns:
+            How many task changes the batch held (a confirm of 1,000 tasks counts 1,000).
+        """
+        if not items:
+            return 0
+        self._changed = len(items)
+        self._offset = time.time() - time.monotonic()  # events carry monotonic times
+        self._announce_started = announce_started
+        self._announce_finished = announce_finished
+        finished: list[str] = []
+        self._finished = finished
+        handlers = self._handlers
+        for item in items:
+            handler = handlers.get(type(item))
+            if handler is not None:
+                handler(item)
+        if finished:
+            self._notices.tasks_finished(finished)
+        return self._changed
+
+    # ----------------------------------------------------------------- tasks
+
+    def _on_task_started(self, event: TaskStarted) -> None:
+        self._ledger.mark_started(event.worker, event.delivery, event.at + self._offset)
+        if self._announce_started:
+            self._notices.task_started(event.delivery.task_id, event.worker)
+
+    def _on_task_finished(self, event: TaskFinished) -> None:
+        self.finished_total += 1
+        task_id = event.task_id
+        self._ledger.mark_finished(event.worker, task_id, event.duration, event.at + self._offset)
+        self._finished.append(task_id)
+        if self._announce_finished:
+            self._notices.task_finished(task_id)
+
+    def _on_tasks_published(self, event: TasksPublished) -> None:
+        self._ledger.mark_published(event.task_ids)
+        self._changed += len(event.task_ids) - 1
+
+    def _on_tasks_confirmed(self, event: TasksConfirmed) -> None:
+        self.confirmed_total += len(event.task_ids)
+        self._ledger.mark_confirmed(event.task_ids)
+        self._changed += len(event.task_ids) - 1
+
+    def _on_task_returned(self, event: TaskReturned) -> None:
+        if self._ledger.returned(
+            event.task_id, event.worker, event.reason, auto_ack=self._auto_ack
+        ):
+            self._notices.task_returned(event.task_id, event.worker)
+
+    def _on_worker_killed(self, event: WorkerKilled) -> None:
+        if event.task_id is not None:
+            if self._ledger.killed(event.task_id, event.worker, auto_ack=self._auto_ack):
+                self._notices.task_returned(event.task_id, event.worker)
+            else:
+                log.warning(
+                    "%s was killed in auto-ack mode: its task %s is lost, and so is any "
+                    "task the broker had already pushed to it.",
+                    event.worker,
+                    event.task_id,
+                )
+        log.info("%s was killed.", event.worker)
+        self._notices.worker_killed(event.worker)
+
+    def _on_task_failed(self, event: TaskFailed) -> None:
+        self._ledger.failed(
+            event.task_id, event.error, event.requeued, event.attempt, auto_ack=self._auto_ack
+        )
+
+    def _on_tasks_rejected(self, event: TasksRejected) -> None:
+        self._ledger.mark_rejected(event.task_ids, event.reason)
+
+    # ----------------------------------------------------------------- connections
+
+    def _on_producer_connected(self, event: ProducerConnected) -> None:
+        report = event.report
+        if report is not None:
+            self.queue_type = report.queue_type
+            kind = f"{report.queue_type.value} queue"
+            self.queue_kind = f"{kind}, adopted as it is" if report.adopted else kind
+        self.node = event.broker
+        self.set_state(
+            ConnectionState.CONNECTED,
+            f"connected to {event.broker.split('@')[-1]} as {self._username}, "
+            f"queue '{self._queue}' ({self.queue_kind})",
+        )
+        log.info("Connected to %s. %s", event.broker, event.queue_description)
+
+    def _on_producer_disconnected(self, event: ProducerDisconnected) -> None:
+        self.node = ""
+        self._ledger.mark_waiting(event.waiting_ids)
+        if event.retrying:
+            self.set_state(ConnectionState.RECONNECTING, f"{event.reason} Kanin keeps trying.")
+        else:
+            self.send_error = event.reason
+            self.set_state(ConnectionState.FAILED, event.reason)
+        self._notices.connection_failed(event.reason)
+
+    def _on_worker_failed(self, event: WorkerFailed) -> None:
+        if self.state is not ConnectionState.CONNECTED:
+            self.set_state(ConnectionState.FAILED, event.message)
+            self._notices.connection_failed(event.message)
+
+    def _on_worker_note(self, event: WorkerConnected | WorkerStopped) -> None:
+        log.debug("%s: %s", event.worker, type(event).__name__)
+
+    # ----------------------------------------------------------------- the watcher
+
+    def _on_queue_stats(self, stats: QueueStats) -> None:
+        if stats.queue == self._queue:
+            self._notices.queue_sampled(stats)
+        else:
+            self._notices.dead_letter_sampled(stats)
+
+    def _on_broker_info(self, info: BrokerInfo) -> None:
+        self.broker = f"{info.product} {info.version}"
+        self._notices.broker_identified(self.broker)
