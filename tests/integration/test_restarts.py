@@ -320,9 +320,16 @@ def test_cli_worker_completes_every_task_across_a_restart_mid_run(private_broker
         reader.join(timeout=10)
     stderr = process.stderr.read() if process.stderr else ""
     assert code == 0, stderr
-    assert lines.count(" [x] Done") >= len(tasks)
-    assert ready_count(private_broker, spec.name) == 0
-    print(f"\nkanin worker across a restart: {lines.count(' [x] Done')} done, exit {code}")
+    done = lines.count(" [x] Done")
+    assert done >= len(tasks)
+    # At least once: an ack written just as the node stops never reaches it, so that
+    # task is done a second time after the restart and takes one of --max-tasks'
+    # completions; as many tasks as there were such duplicates may still wait. None is lost.
+    left = [body.decode() for body in drain(spec.name, private_broker.amqp_url)]
+    received = {line.removeprefix(" [x] Received ") for line in lines if "Received" in line}
+    assert received | set(left) == {task.body.decode() for task in tasks}
+    assert len(left) <= done - (len(tasks) - len(left))
+    print(f"\nkanin worker across a restart: {done} done, {len(left)} left, exit {code}")
 
 
 def test_a_cluster_node_that_is_down_is_skipped(private_broker, recorder, pool_factory):
