@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--self-test", action="store_true", help="check that this build works end to end, then exit"
     )
+    parser.add_argument("--offline", action="store_true", help="with --self-test: no broker needed")
     parser.add_argument(
         "--local-broker",
         action="store_true",
@@ -340,6 +341,10 @@ def _delete_queue(controller: Controller, queue: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Open the window (or take a screenshot, or run the self-test); returns the exit code."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.self_test and args.offline:
+        from desktop.offline_check import run_offline_check
+
+        return run_offline_check(args)
     if args.self_test:
         try:
             from desktop.self_test import run_self_test
