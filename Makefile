@@ -6,7 +6,7 @@ STAMP := $(VENV)/.kanin-installed
 
 
 .PHONY: run test lint typecheck contracts pytest bench package smoke install-desktop clean \
-	package-onefile smoke-onefile uninstall-desktop bench-packaging
+	package-onefile smoke-onefile uninstall-desktop bench-packaging deb lintian actionlint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,14 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
+# The GitHub Actions workflow (.github/workflows/); uses shellcheck on its scripts when installed.
+actionlint: $(STAMP)
+	$(BIN)/actionlint
+
 pytest: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck contracts pytest
+test: lint typecheck contracts actionlint pytest
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench
@@ -93,6 +97,15 @@ uninstall-desktop:
 	for size in $(ICON_SIZES); do rm -f "$(ICON_DIR)/$${size}x$${size}/apps/kanin.png"; done
 	-command -v update-desktop-database >/dev/null && update-desktop-database -q "$(DESKTOP_DIR)"
 	-command -v gtk-update-icon-cache >/dev/null && gtk-update-icon-cache -q -t -f "$(ICON_DIR)"
+
+# --- The Debian package (packaging/deb; README "Install") ---
+# make deb      -> dist/kanin_<version>-<revision>_amd64.deb from the one-folder build
+# make lintian  -> Debian's package checker on it (apt-get install lintian)
+deb: $(KANIN_BINARY)
+	packaging/deb/build-deb.sh
+
+lintian:
+	lintian --fail-on error,warning --info $(lastword $(sort $(wildcard dist/kanin_*.deb)))
 
 bench-packaging: $(STAMP)
 	$(BIN)/python -m bench.packaging $(BENCH_ARGS)

@@ -33,6 +33,7 @@ from PySide6.QtCore import QTimer
 from core.settings import ENV_VAR
 from desktop.bootstrap import application, create_window
 from desktop.main_window import MainWindow
+from desktop.offline_check import run_offline_check
 from desktop.screenshot import take_screenshot
 from desktop.self_test import run_self_test
 
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--self-test", action="store_true", help="check that this build works end to end, then exit"
     )
+    parser.add_argument("--offline", action="store_true", help="with --self-test: no broker needed")
     parser.add_argument(
         "--local-broker",
         action="store_true",
@@ -77,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Open the window (or take a screenshot, or run the self-test); returns the exit code."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.self_test and args.offline:
+        return run_offline_check(args)
     if args.self_test:
         return run_self_test(args)
     if args.screenshot:

@@ -15,6 +15,9 @@ from core.local_broker import LocalBroker  # noqa: E402
 from tests.helpers.broker import TEST_URL, delete_queue, unique_queue  # noqa: E402
 from tests.helpers.private_broker import running_node  # noqa: E402
 
+# Marks the tests that need a broker and skips them where none runs (KANIN_NO_BROKER).
+pytest_plugins = ["tests.helpers.markers"]
+
 
 @pytest.fixture
 def broker_url() -> str:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pika.exceptions as pe
+import pytest
 from PySide6.QtGui import QImage
 
 from tests.helpers.broker import connect, message_count
@@ -91,6 +92,7 @@ def test_self_test_reports_a_wrong_port(tmp_path: Path) -> None:
     assert not (tmp_path / "kanin-self-test.png").exists()
 
 
+@pytest.mark.broker  # the broker itself refuses the login
 def test_self_test_reports_a_refused_login_without_the_password(tmp_path: Path) -> None:
     password = "Wrong-Pw-8086"
     result = self_test(tmp_path, "--url", f"amqp://guest:{password}@localhost:5672/%2F")
