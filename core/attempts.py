@@ -56,6 +56,10 @@ class FailurePolicy:
         max_attempts: failures before dead-lettering; ``None`` requeues forever.
         queue_type: what the declare found; quorum queues count deliveries themselves.
         name: the worker's name, for the log.
+
+    Attributes:
+        limit: failures before dead-lettering (``None``: requeue forever); the
+            worker's thread reads it at each failure, other threads may change it.
     """
 
     def __init__(
@@ -68,7 +72,7 @@ class FailurePolicy:
     ) -> None:
         self._connection = connection
         self._queue = queue
-        self._limit = max_attempts
+        self.limit = max_attempts
         self._counts_itself = queue_type is QueueType.QUORUM
         self._name = name
         self._channel: BlockingChannel | None = None
@@ -89,7 +93,7 @@ class FailurePolicy:
             rejected to the dead-letter queue.
         """
         attempt = delivery.delivery_count or 1
-        limit = self._limit
+        limit = self.limit
         if limit is not None and attempt >= limit:
             channel.basic_reject(delivery_tag=tag, requeue=False)
             return False

@@ -95,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_connection_options(worker)
     worker.add_argument(
-        "--prefetch", type=_non_negative, default=1, help="prefetch count (default 1)"
+        "--prefetch",
+        type=_non_negative,
+        default=1,
+        help="prefetch count (default 1; 0 means unlimited)",
     )
     worker.add_argument(
         "--concurrency",
@@ -311,6 +314,12 @@ def run_workers(
 ) -> int:
     """``kanin worker``: run workers until a signal, ``--max-tasks`` or a fatal error."""
     printer = _Printer(out)
+    if args.prefetch == 0 and not args.auto_ack:
+        print(
+            "kanin: --prefetch 0 means unlimited: the broker pushes every ready task to "
+            "these workers at once, with no fair dispatch (use 1 for the tutorial's).",
+            file=sys.stderr,
+        )
     budget = TaskBudget(args.max_tasks) if args.max_tasks else None
     options = WorkerOptions(
         prefetch=args.prefetch,

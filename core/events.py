@@ -54,6 +54,16 @@ class WorkerConnected(WorkerEvent):
 
 
 @dataclass(frozen=True)
+class TaskDelivered(WorkerEvent):
+    """A delivery arrived while the worker was busy: it waits in the worker's buffer (prefetch).
+
+    Reported only for deliveries that wait; one started at once reports ``TaskStarted`` only.
+    """
+
+    delivery: Delivery
+
+
+@dataclass(frozen=True)
 class TaskStarted(WorkerEvent):
     """A delivery arrived and its work began."""
 

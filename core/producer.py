@@ -240,6 +240,7 @@ class Producer:
         attempt = 0
         index = 0
         ever_connected = False
+        last_warning = ""  # the reconnect warning logged last (repeats go to debug)
         while not self._closing.is_set():
             address = self.settings.addresses[index % len(self.settings.addresses)]
             error: BaseException | None = None
@@ -251,6 +252,7 @@ class Producer:
             if self.connected.is_set():
                 ever_connected = True
                 attempt = 0
+                last_warning = ""
             self.connected.clear()
             self._ready = False
             self._waiting.put_back(self._outstanding.take_all())  # in front, in order
@@ -273,7 +275,10 @@ class Producer:
             attempt += 1
             index += 1
             delay = backoff_delay(attempt, self.max_backoff)
-            log.warning("Producer: %s Reconnecting in %.1f s.", reason, delay)
+            # One line per change: a broker away for minutes repeats the same reason.
+            level = logging.DEBUG if reason == last_warning else logging.WARNING
+            last_warning = reason
+            log.log(level, "Producer: %s Reconnecting in %.1f s.", reason, delay)
             self._wake.clear()
             if not self._closing.is_set():  # close() may have set the wake-up just before
                 self._wake.wait(delay)

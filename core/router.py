@@ -5,8 +5,8 @@ from the cross-thread inbox. Each event goes to its handler through a dict
 keyed by the event's type; the handler changes the task ledger, keeps the
 connection state and calls the ``Notices`` callbacks (the window turns them
 into Qt signals). Acknowledged task ids are announced once per batch. Event
-kinds with no handler (e.g. ``WorkerReconnecting``, whose state the worker
-cards read from the pool) are skipped.
+kinds with no handler are skipped. A worker that ends or loses its
+connection releases the tasks delivered to it and not started yet.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from core.events import (
     ProducerConnected,
     ProducerDisconnected,
+    TaskDelivered,
     TaskFailed,
     TaskFinished,
     TaskReturned,
@@ -31,6 +32,7 @@ from core.events import (
     WorkerConnected,
     WorkerFailed,
     WorkerKilled,
+    WorkerReconnecting,
     WorkerStopped,
 )
 from core.ledger import Ledger
@@ -124,6 +126,7 @@ class Router:
         self._announce_finished = False
         self._handlers: dict[type, Callable[[Any], None]] = {
             TaskStarted: self._on_task_started,
+            TaskDelivered: self._on_task_delivered,
             TaskFinished: self._on_task_finished,
             TasksPublished: self._on_tasks_published,
             TasksConfirmed: self._on_tasks_confirmed,
@@ -136,7 +139,8 @@ class Router:
             ProducerDisconnected: self._on_producer_disconnected,
             WorkerFailed: self._on_worker_failed,
             WorkerConnected: self._on_worker_note,
-            WorkerStopped: self._on_worker_note,
+            WorkerStopped: self._on_worker_stopped,
+            WorkerReconnecting: self._on_worker_reconnecting,
             BrokerInfo: self._on_broker_info,
         }
 
@@ -216,6 +220,9 @@ class Router:
         if self._announce_started:
             self._notices.task_started(event.delivery.task_id, event.worker)
 
+    def _on_task_delivered(self, event: TaskDelivered) -> None:
+        self._ledger.mark_delivered(event.worker, event.delivery)
+
     def _on_task_finished(self, event: TaskFinished) -> None:
         self.finished_total += 1
         task_id = event.task_id
@@ -240,18 +247,26 @@ class Router:
             self._notices.task_returned(event.task_id, event.worker)
 
     def _on_worker_killed(self, event: WorkerKilled) -> None:
-        if event.task_id is not None:
-            if self._ledger.killed(event.task_id, event.worker, auto_ack=self._auto_ack):
-                self._notices.task_returned(event.task_id, event.worker)
-            else:
-                log.warning(
-                    "%s was killed in auto-ack mode: its task %s is lost, and so is any "
-                    "task the broker had already pushed to it.",
-                    event.worker,
-                    event.task_id,
-                )
-        log.info("%s was killed.", event.worker)
-        self._notices.worker_killed(event.worker)
+        """One log line says what the kill did to its tasks."""
+        worker, task_id, auto_ack = event.worker, event.task_id, self._auto_ack
+        held = self._ledger.release(worker, "its worker was killed", lost=auto_ack)
+        fate = "lost" if auto_ack else "back in the queue"
+        more = f" ({held} more delivered to it, not started: {fate})" if held else ""
+        if task_id is None:
+            log.info("%s was killed while idle%s.", worker, more)
+        elif self._ledger.killed(task_id, worker, auto_ack=auto_ack):
+            self._notices.task_returned(task_id, worker)
+            log.info(
+                "%s was killed: its unacknowledged task %s went back to the queue%s.",
+                worker,
+                task_id,
+                more,
+            )
+        else:
+            log.warning(
+                "%s was killed with auto-ack: its task %s is lost%s.", worker, task_id, more
+            )
+        self._notices.worker_killed(worker)
 
     def _on_task_failed(self, event: TaskFailed) -> None:
         self._ledger.failed(
@@ -287,12 +302,20 @@ class Router:
             self.set_state(ConnectionState.FAILED, event.reason)
         self._notices.connection_failed(event.reason)
 
+    def _on_worker_stopped(self, event: WorkerStopped) -> None:
+        self._ledger.release(event.worker, "its worker stopped", lost=self._auto_ack)
+        log.debug("%s: %s", event.worker, type(event).__name__)
+
+    def _on_worker_reconnecting(self, event: WorkerReconnecting) -> None:
+        self._ledger.release(event.worker, "its worker's connection dropped", lost=self._auto_ack)
+
     def _on_worker_failed(self, event: WorkerFailed) -> None:
+        self._ledger.release(event.worker, "its worker failed", lost=self._auto_ack)
         if self.state is not ConnectionState.CONNECTED:
             self.set_state(ConnectionState.FAILED, event.message)
             self._notices.connection_failed(event.message)
 
-    def _on_worker_note(self, event: WorkerConnected | WorkerStopped) -> None:
+    def _on_worker_note(self, event: WorkerConnected) -> None:
         log.debug("%s: %s", event.worker, type(event).__name__)
 
     # ----------------------------------------------------------------- the watcher

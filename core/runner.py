@@ -188,18 +188,18 @@ class TaskRunner:
             if self._kill.is_set():
                 raise Killed
             if self._stop.is_set() and not self.finish_current:
-                self._give_back(channel, tag, delivery, "stopped")
+                self._give_back(delivery, "stopped")
                 return False
             connection.process_data_events(time_limit=min(slice_seconds, end - now))
             fraction = min(1.0, (time.monotonic() - start) / seconds)
             with self._lock:
                 self._status.progress = fraction
 
-    def _give_back(
-        self, channel: BlockingChannel, tag: int, delivery: Delivery, reason: str
-    ) -> None:
-        if self._manual:
-            channel.basic_nack(delivery_tag=tag, requeue=True)
+    def _give_back(self, delivery: Delivery, reason: str) -> None:
+        # No nack here: the worker's graceful close cancels the consumer first and
+        # then nacks every unacked delivery. Nacked before the cancel, the task went
+        # straight back to this same consumer (its prefetch slot was free) and was
+        # returned a second time: quorum queues counted two deliveries for one.
         self._current = None
         self._claimed = False
         if self._budget is not None:

@@ -14,17 +14,14 @@ requeued them), never acknowledged on the new channel.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import enum
 import functools
 import logging
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pika
@@ -45,7 +42,8 @@ from core.events import (
     WorkerState,
     WorkerStopped,
 )
-from core.priority import PriorityGate
+from core.inbox import Inbox
+from core.priority import PriorityGate, lower_thread_priority
 from core.runner import Killed, TaskRunner
 from core.settings import ConnectionSettings
 from core.status import StatusBoard, WorkerStatus
@@ -172,10 +170,11 @@ class Worker:
             budget=budget,
         )
         self._connection: BlockingConnection | None = None
-        self._pending: collections.deque[tuple[Any, Any, bytes]] = collections.deque()
+        self._pending = Inbox(self._board, options.max_work_seconds)
         self._cancelled = False
         self._session_connected = False
         self._opened_once = False  # an AMQP connection was opened at least once
+        self._last_warning = ""  # the reconnect warning logged last
         self.finished = threading.Event()
         self.settled = threading.Event()
         """Set once the first connection attempt is over: consuming, failed or retrying."""
@@ -189,6 +188,7 @@ class Worker:
             finish_current: finish the task in progress before stopping.
         """
         self._runner.finish_current = finish_current
+        self._set(finishing=finish_current)
         self._stop.set()
         self._wake.set()
         self._interrupt()
@@ -206,8 +206,14 @@ class Worker:
         self._interrupt(drop=True)
 
     def status(self) -> WorkerStatus:
-        """A copy of the current state and counters."""
-        return self._board.snapshot()
+        """A copy of the current state and counters, with the deliveries waiting to start."""
+        return replace(self._board.snapshot(), buffered=len(self._pending))
+
+    def set_max_attempts(self, attempts: int | None) -> None:
+        """Dead-letter failing tasks at their ``attempts``-th failure from the next one on."""
+        self.options = replace(self.options, max_attempts=attempts)
+        if (policy := self._runner.failures) is not None:
+            policy.limit = attempts
 
     @property
     def state(self) -> WorkerState:
@@ -235,7 +241,7 @@ class Worker:
     def run(self) -> None:
         """Connect, consume and work until stopped, killed or failed. Blocks."""
         if self.options.nice:
-            _lower_priority(self.options.nice)
+            lower_thread_priority(self.options.nice)
         try:
             self._run()
         except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
@@ -295,7 +301,9 @@ class Worker:
                     return
                 attempt += 1
                 delay = backoff_delay(attempt, self.options.max_backoff)
-                log.warning("%s: %s Reconnecting in %.1f s.", self.name, message, delay)
+                level = logging.DEBUG if message == self._last_warning else logging.WARNING
+                self._last_warning = message  # a broker away for minutes: one line, not hundreds
+                log.log(level, "%s: %s Reconnecting in %.1f s.", self.name, message, delay)
                 self._set(
                     state=WorkerState.RECONNECTING, message=message, task_id=None, progress=0.0
                 )
@@ -332,6 +340,7 @@ class Worker:
                 queue=self.queue.name, on_message_callback=self._on_message, auto_ack=auto_ack
             )
             self._session_connected = True
+            self._last_warning = ""
             self._set(state=WorkerState.IDLE, message="")
             self.settled.set()
             self._emit(
@@ -422,18 +431,11 @@ class Worker:
         self._emit(WorkerStopped(self.name, time.monotonic()))
 
     def _end_killed(self, task_id: str | None) -> None:
-        self._set(state=WorkerState.KILLED, task_id=None, progress=0.0)
+        fate = "its task went back to the queue" if task_id else "no task"
+        if task_id and self.options.ack_mode is AckMode.AUTO:
+            fate = "its task is lost (auto-ack)"
+        self._set(state=WorkerState.KILLED, task_id=None, progress=0.0, message=f"killed: {fate}")
         self._emit(WorkerKilled(self.name, time.monotonic(), task_id))
-
-
-def _lower_priority(nice: int) -> None:
-    """Lower the calling thread's CPU priority (Linux: per thread; elsewhere nothing)."""
-    if not sys.platform.startswith("linux"):
-        return  # PRIO_PROCESS with a thread id would mean the whole process there
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-    except OSError as exc:
-        log.debug("could not lower the worker thread's priority: %s", exc)
 
 
 def _noop() -> None:

@@ -128,6 +128,7 @@ class BrokerFlow(QObject):
         self._dead_lettering_for = ""  # the queue whose dead-letter policy was asked for
         controller.connection_changed.connect(self._on_connection_changed)
         controller.sample_taken.connect(self._on_sample_taken)
+        controller.settings_applied.connect(self.changed)
         node.started.connect(self._on_local_started)
         node.restarted.connect(self._on_local_restarted)
         node.failed.connect(self._on_local_failed)
@@ -149,8 +150,33 @@ class BrokerFlow(QObject):
 
     @property
     def can_restart(self) -> bool:
-        """True when "Restart broker" can do something now."""
-        return self.node.managed and not self.node.busy
+        """True when "Restart broker" can do something now: on the managed node, in use."""
+        return self.node.managed and not self.node.busy and self.uses_managed_node()
+
+    @property
+    def restart_tip(self) -> str:
+        """The Restart broker button's tooltip: what it does, or why it cannot now."""
+        if not self.node.managed:
+            return "Only for Kanin's own local node: start it from the Broker menu first"
+        if not self.uses_managed_node():
+            return (
+                "Disabled: the window uses another broker "
+                f"({self.controller.settings.redacted}); Restart broker acts only on "
+                "Kanin's own node, and only while the window uses it"
+            )
+        if self.node.busy:
+            return "Disabled while the local node is starting, stopping or restarting"
+        return "Stop and start Kanin's local RabbitMQ node while the workers run"
+
+    def uses_managed_node(self) -> bool:
+        """True when the window's connection is on the managed node (parsed addresses).
+
+        While connected, the node in use (``controller.node``) decides; while not
+        (e.g. during a restart), the configured URLs do.
+        """
+        controller = self.controller
+        in_use = [controller.node] if controller.node else list(controller.settings.urls)
+        return any(self.node.serves(url) for url in in_use)
 
     @property
     def restarting(self) -> bool:
@@ -223,11 +249,12 @@ class BrokerFlow(QObject):
         """Stop and start the managed node in the background while the workers run.
 
         Returns:
-            False when Kanin manages no node or an operation on it is running.
+            False when Kanin manages no node, the window uses another broker, or an
+            operation on the node is running.
         """
         node = self.node
         broker = node.broker
-        if broker is None or node.busy:
+        if broker is None or not self.can_restart:
             return False
         stats = self.controller.last_stats
         record = RestartRecord(
@@ -288,6 +315,7 @@ class BrokerFlow(QObject):
             and not self._ever_connected
         ):
             self.offer_node()
+        self.changed.emit()  # the node in use may have changed: Restart broker follows it
 
     @Slot(object)
     def _on_local_phase_changed(self, phase: NodePhase) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
 
 from PySide6.QtCore import QMetaMethod, QObject, Signal
 
@@ -187,7 +186,7 @@ class Controller(QObject):
         self._max_attempts = attempts
         pool = self._session.pool
         if pool is not None:
-            pool.options = replace(pool.options, max_attempts=attempts)
+            pool.set_max_attempts(attempts)  # the running workers too
         if self._session.watcher is not None and attempts is not None:
             self._session.watcher.look_for_dead_letters()  # the policy came with the queue
 
@@ -254,14 +253,17 @@ class Controller(QObject):
     def apply_settings(self, settings: AppSettings) -> None:
         """Switch to new settings: the old workers stop in the background, as many start anew.
 
-        The old session's events still in its inbox are routed first; whatever
-        its stopping workers report later stays in that inbox, never read.
+        The new workers take the names of the running old ones, in order, and
+        their cards keep their counters. The old session's events still in its
+        inbox are routed first; whatever its stopping workers report later stays
+        in that inbox, never read.
 
         Args:
             settings: the new settings (already validated by the dialog).
         """
         old = self._session
-        alive = len(old.pool.names(alive_only=True)) if old.pool is not None else 0
+        self._crew.refresh()  # the old workers' latest counters, carried over
+        kept = [s for s in self._crew.statuses if not s.state.finished]
         self._route(old.bridge.drain())
         self._retire(old)
         if settings.queue != old.settings.queue or settings.urls != old.settings.urls:
@@ -271,8 +273,10 @@ class Controller(QObject):
             self.set_max_attempts(self._max_attempts)
         if self._started:
             self._begin_session()
-            if alive and self._session.pool is not None:
-                self._session.pool.add(alive)
+            if kept and self._session.pool is not None:
+                self._session.pool.add(len(kept), keep_names=[s.name for s in kept])
+                self._crew.carry(kept)
+                self._crew.refresh()
         self.settings_applied.emit()
 
     def pause_updates(self, paused: bool) -> None:
@@ -355,7 +359,7 @@ class Controller(QObject):
         self._crew.kill(name)
 
     def stop_worker(self, name: str) -> None:
-        """Stop a worker gracefully: its current task is given back with a nack."""
+        """Stop a worker gracefully: it finishes its current task, then leaves."""
         self._crew.stop(name)
 
     def remove_workers(self, count: int) -> list[str]:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.worker import AckMode
 from desktop.about import about_box, about_text
 from desktop.banners import NoticeBanner
 from desktop.broker_flow import BrokerFlow
@@ -204,6 +205,8 @@ class MainWindow(QMainWindow):
     def _on_settings_applied(self) -> None:
         settings = self.controller.settings
         self.status_line.show_where(settings, self.controller.node)
+        self.status_line.show_mode(settings)
+        self.workers_panel.set_mode(settings.prefetch, settings.ack_mode is AckMode.AUTO)
         self.queue_panel.set_queue(settings.queue)
         host = settings.redacted.split("@")[-1].split("/")[0]
         # Qt adds " — Kanin" (the application display name) on desktops that show titles.
@@ -244,6 +247,8 @@ class MainWindow(QMainWindow):
         flow = self.broker_flow
         self.restart_broker_action.setEnabled(flow.can_restart)
         self.restart_button.setEnabled(flow.can_restart)
+        self.restart_button.setToolTip(flow.restart_tip)
+        self.restart_broker_action.setToolTip(flow.restart_tip)
         self.restart_button.setVisible(flow.managed)
         self.menu_actions.start_local.setEnabled(flow.can_start)
 

@@ -81,8 +81,14 @@ class AppSettings:
             raise SettingsError(str(exc)) from None
 
     def worker_options(self) -> WorkerOptions:
-        """Options for new workers (a lower CPU priority than the window's own thread)."""
-        return WorkerOptions(prefetch=self.prefetch, ack_mode=self.ack_mode, nice=WORKER_NICE)
+        """Options for new workers (a lower CPU priority than the window's own thread).
+
+        They keep trying when no broker answers yet: their cards say *reconnecting*
+        (rather than failing and vanishing at the next retry).
+        """
+        return WorkerOptions(
+            prefetch=self.prefetch, ack_mode=self.ack_mode, nice=WORKER_NICE, keep_trying=True
+        )
 
     def validate(self) -> None:
         """Check everything at once.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar
 
+from core.worker import AckMode
+from desktop.consumer_mode import AUTO_ACK_WARNING, prefetch_text
 from desktop.controller import ConnectionState
 from desktop.preferences import AppSettings
 
@@ -34,6 +36,7 @@ class StatusLine:
             "they are published with confirms once it is back"
         )
         self.pending_label.hide()
+        self.mode_label = QLabel()
         self.restart_button = QPushButton("Restart broker")
         self.restart_button.setToolTip(
             "Stop and start Kanin's local RabbitMQ node while the workers run "
@@ -41,6 +44,7 @@ class StatusLine:
         )
         bar.addWidget(self.state_label, 1)
         bar.addPermanentWidget(self.pending_label)
+        bar.addPermanentWidget(self.mode_label)
         bar.addPermanentWidget(self.url_label)
         bar.addPermanentWidget(self.restart_button)
 
@@ -72,6 +76,26 @@ class StatusLine:
             f"The broker (the password is never shown) and the queue. Configured: "
             f"{settings.redacted}"
         )
+
+    def show_mode(self, settings: AppSettings) -> None:
+        """How the workers consume: their prefetch, or a warning chip while auto-ack is on."""
+        if settings.ack_mode is AckMode.AUTO:
+            self.mode_label.setText(f"⚠ {AUTO_ACK_WARNING}")
+            self.mode_label.setStyleSheet(
+                "color: white; background: #c62828; border-radius: 3px; padding: 1px 6px;"
+                " font-weight: bold;"
+            )
+            self.mode_label.setToolTip(
+                "Auto-ack is on (File → Settings): the broker forgets a task as soon as it "
+                "delivers it, so a task whose worker is killed or disconnected is lost."
+            )
+        else:
+            self.mode_label.setText(prefetch_text(settings.prefetch))
+            self.mode_label.setStyleSheet("")
+            self.mode_label.setToolTip(
+                "Each worker's prefetch: how many unacknowledged tasks the broker may hand "
+                "it at once (1 gives fair dispatch; unlimited pushes every ready task)"
+            )
 
     def show_pending(self, count: int) -> None:
         """How many tasks wait for the broker (hidden at 0)."""

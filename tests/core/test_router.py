@@ -14,6 +14,7 @@ from core.events import (
     ProducerConnected,
     ProducerDisconnected,
     ProducerEvent,
+    TaskDelivered,
     TaskFailed,
     TaskFinished,
     TaskReturned,
@@ -174,8 +175,7 @@ def test_a_returned_task_is_lost_silently_with_auto_ack() -> None:
     router.route(
         [TaskStarted("W-1", 2.0, delivery(task_id)), TaskReturned("W-1", 3.0, task_id, "stop")]
     )
-    assert record(ledger, task_id).state is TaskState.FAILED
-    assert record(ledger, task_id).note.startswith("Lost:")
+    assert record(ledger, task_id).state is TaskState.LOST
     assert heard.of("task_returned") == []
 
 
@@ -190,7 +190,9 @@ def test_a_killed_workers_task_comes_back_with_manual_acks(
         )
     assert record(ledger, task_id).state is TaskState.REDELIVERED
     assert heard.calls == [("task_returned", (task_id, "W-1")), ("worker_killed", ("W-1",))]
-    assert [r.getMessage() for r in caplog.records] == ["W-1 was killed."]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"W-1 was killed: its unacknowledged task {task_id} went back to the queue."
+    ]
 
 
 def test_a_killed_workers_task_is_lost_with_auto_ack(caplog: pytest.LogCaptureFixture) -> None:
@@ -200,10 +202,13 @@ def test_a_killed_workers_task_is_lost_with_auto_ack(caplog: pytest.LogCaptureFi
         router.route(
             [TaskStarted("W-1", 2.0, delivery(task_id)), WorkerKilled("W-1", 3.0, task_id)]
         )
-    assert record(ledger, task_id).state is TaskState.FAILED
+    assert record(ledger, task_id).state is TaskState.LOST
+    assert record(ledger, task_id).state_text == "lost: auto-ack, its worker was killed"
     assert heard.calls == [("worker_killed", ("W-1",))]
-    assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.INFO]
-    assert "is lost" in caplog.records[0].getMessage()
+    # One line, and it does not also say the task returns to the queue.
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, f"W-1 was killed with auto-ack: its task {task_id} is lost.")
+    ]
 
 
 def test_an_idle_worker_killed_only_says_so() -> None:
@@ -367,3 +372,40 @@ def test_unknown_items_are_skipped() -> None:
     assert router.route([object(), "text"]) == 2
     assert heard.calls == []
     assert len(ledger) == 0
+
+
+def test_a_killed_auto_ack_workers_buffered_tasks_are_lost_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    router, ledger, _heard = make(auto_ack=True)
+    current, waiting = enqueued(ledger, 2)
+    with caplog.at_level(logging.INFO, logger="core.router"):
+        router.route(
+            [
+                TaskStarted("W-1", 2.0, delivery(current)),
+                TaskDelivered("W-1", 2.1, delivery(waiting)),
+            ]
+        )
+        assert record(ledger, waiting).state_text == "delivered, waiting on W-1"
+        router.route([WorkerKilled("W-1", 3.0, current)])
+    assert record(ledger, current).state is TaskState.LOST
+    assert record(ledger, waiting).state is TaskState.LOST
+    assert [r.getMessage() for r in caplog.records] == [
+        f"W-1 was killed with auto-ack: its task {current} is lost "
+        "(1 more delivered to it, not started: lost)."
+    ]
+
+
+def test_a_stopped_or_disconnected_workers_buffered_tasks_go_back_to_the_queue() -> None:
+    router, ledger, _heard = make()
+    first, second = enqueued(ledger, 2)
+    router.route(
+        [
+            TaskDelivered("W-1", 2.0, delivery(first)),
+            TaskDelivered("W-2", 2.0, delivery(second)),
+            WorkerStopped("W-1", 3.0),
+            WorkerReconnecting("W-2", 3.0, "lost", 1, 0.1),
+        ]
+    )
+    assert record(ledger, first).state is TaskState.REDELIVERED
+    assert record(ledger, second).state is TaskState.REDELIVERED

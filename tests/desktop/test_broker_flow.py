@@ -155,3 +155,26 @@ def test_dead_lettering_is_asked_once_per_queue_when_connected_to_the_managed_no
         ("flow-q", DEAD_LETTER_ATTEMPTS, QueueType.CLASSIC)
     ]
     assert not flow.wants_dead_lettering()
+
+
+def test_restart_broker_acts_only_on_the_node_the_window_uses(
+    qtbot: QtBot, flow: BrokerFlow, fake: FakeController, broker: FakeLocalBroker
+) -> None:
+    """Issue 15: Kanin manages a node, but the window points at another broker."""
+    fake.queue_type = None
+    fake.settings = from_urls(["amqp://127.0.0.1:5672/%2F"], AppSettings(queue="flow-q"))
+    fake.settings_applied.emit()
+    fake.change(ConnectionState.CONNECTED, "amqp://guest:***@127.0.0.1:5672/%2F")
+    assert flow.managed
+    assert not flow.uses_managed_node()
+    assert not flow.can_restart
+    assert "the window uses another broker (amqp://" in flow.restart_tip
+    assert not flow.restart_node()
+    assert broker.calls == []  # Kanin's own node was left alone
+    assert flow.restart is None
+    # Back on the managed node (even while reconnecting to it), Restart broker is offered.
+    fake.settings = from_urls([f"amqp://127.0.0.1:{PORT}/%2F"], AppSettings(queue="flow-q"))
+    with qtbot.waitSignal(flow.changed):
+        fake.change(ConnectionState.RECONNECTING)
+    assert flow.can_restart
+    assert flow.restart_tip.startswith("Stop and start Kanin's local RabbitMQ node")

@@ -21,10 +21,12 @@ class FakeController(QObject):
     Signals:
         connection_changed(str, str): emitted by the test.
         sample_taken(object): emitted by the test (a ``QueueSample``).
+        settings_applied(): emitted by the test.
     """
 
     connection_changed = Signal(str, str)
     sample_taken = Signal(object)
+    settings_applied = Signal()
 
     def __init__(self, settings: AppSettings) -> None:
         super().__init__()

@@ -103,3 +103,14 @@ def test_the_kanin_entry_point_runs_headless_without_loading_qt():
     )
     assert help_text.returncode == 0
     assert "--count" in help_text.stdout
+
+
+def test_prefetch_0_is_said_to_mean_unlimited(broker_url, queue_name):
+    """Issue 15: ``--prefetch 0`` is no longer accepted silently."""
+    sent = kanin("new-task", "--url", broker_url, "--queue", queue_name, "job")
+    assert sent.returncode == 0, sent.stderr
+    result = kanin(
+        "worker", "--url", broker_url, "--queue", queue_name, "--prefetch", "0", "--max-tasks", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--prefetch 0 means unlimited" in result.stderr
