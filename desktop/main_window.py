@@ -146,7 +146,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self._on_settings_applied()
         self._on_connection_changed(controller.connection_state, controller.connection_message)
-        self.resize(1280, 800)
+        screen = self.screen().availableGeometry()
+        # 1280x800 where it fits: on a 1366x768 screen the status bar stayed below the edge.
+        self.resize(min(1280, screen.width()), min(800, screen.height()))
         geometry, state = store.load_geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)

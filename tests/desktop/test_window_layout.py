@@ -224,3 +224,12 @@ def _in_banner(widget: QWidget) -> bool:
             return True
         parent = parent.parentWidget()
     return False
+
+
+def test_a_first_window_fits_the_screen(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window(url=NOWHERE)  # nothing remembered: the default size
+    settle(qtbot)
+    screen = window.screen().availableGeometry()
+    # On a 1366x768 screen a 1280x800 window hid its status bar below the edge.
+    assert window.height() <= max(screen.height(), window.minimumSizeHint().height())
+    assert window.width() <= max(screen.width(), window.minimumSizeHint().width())
