@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -21,11 +22,12 @@ from PySide6.QtWidgets import (
 
 from core.worker import AckMode
 from desktop.about import about_box, about_text
-from desktop.banners import NoticeBanner
+from desktop.banners import BannerArea, NoticeBanner
 from desktop.broker_flow import BrokerFlow
 from desktop.closing import CloseGuard
 from desktop.composer import TaskComposer
 from desktop.controller import ConnectionState, Controller
+from desktop.hints import explain
 from desktop.local_node import LocalNode
 from desktop.log_view import LogView
 from desktop.menus import make_menus
@@ -36,6 +38,7 @@ from desktop.settings_dialog import SettingsDialog, SettingsEditor
 from desktop.status_line import StatusLine
 from desktop.task_table import TaskTablePanel
 from desktop.worker_cards import WorkersPanel
+from desktop.zoom import Zoom
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         if icon is not None:
             self.setWindowIcon(icon)
+        self.zoom = Zoom(store, self)  # before any widget measures its text
 
         self.banner = NoticeBanner(dismissable=False)  # why the broker cannot be reached
         self.retry_button = self.banner.add_button("Retry now")
@@ -92,6 +96,11 @@ class MainWindow(QMainWindow):
         self.queue_panel = QueuePanel()
         self.workers_panel = WorkersPanel()
         self.task_panel = TaskTablePanel(controller.model)
+        # The task counts grow with every state (100,000 tasks: ...): they get the room
+        # left beside the table's buttons and never widen the window.
+        counts = self.task_panel.counts_label
+        counts.setSizePolicy(QSizePolicy.Policy.Ignored, counts.sizePolicy().verticalPolicy())
+        explain(self.task_panel.empty_label, "padding: 4px;")
         self.log_view = LogView()
         self.log_view.attach(logging.getLogger())
 
@@ -99,7 +108,7 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(_group("Enqueue tasks", self.composer))
-        left_layout.addWidget(_group("Queue", self.queue_panel), 3)
+        left_layout.addWidget(_group("Queue", self.queue_panel), 5)
         left_layout.addWidget(_group("Log", self.log_view), 2)
 
         right = QSplitter(Qt.Orientation.Vertical)
@@ -115,15 +124,15 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([440, 840])
+        self.splitter.setSizes([480, 800])
         self.splitter.setChildrenCollapsible(False)
 
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 6, 8, 4)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.broker_offer)
-        layout.addWidget(self.restart_banner)
+        # The banners' strip keeps its height: nothing below it moves when one goes.
+        self.banner_area = BannerArea([self.banner, self.broker_offer, self.restart_banner])
+        layout.addWidget(self.banner_area)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
@@ -138,7 +147,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self._on_settings_applied()
         self._on_connection_changed(controller.connection_state, controller.connection_message)
-        self.resize(1280, 800)
+        screen = self.screen().availableGeometry()
+        # 1280x800 where it fits: on a 1366x768 screen the status bar stayed below the edge.
+        self.resize(min(1280, screen.width()), min(800, screen.height()))
         geometry, state = store.load_geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -163,6 +174,9 @@ class MainWindow(QMainWindow):
         a.stop_worker.triggered.connect(self._on_stop_selected_requested)
         a.clear_workers.triggered.connect(self._on_clear_workers_requested)
         a.about.triggered.connect(self._on_about_requested)
+        a.zoom_in.triggered.connect(self.zoom.zoom_in)
+        a.zoom_out.triggered.connect(self.zoom.zoom_out)
+        a.zoom_reset.triggered.connect(self.zoom.reset)
         c = self.controller
         c.workers_updated.connect(self.workers_panel._on_workers_updated)
         c.sample_taken.connect(self.queue_panel._on_sample_taken)

@@ -32,6 +32,9 @@ class WindowActions:
     kill_worker: QAction
     stop_worker: QAction
     clear_workers: QAction
+    zoom_in: QAction
+    zoom_out: QAction
+    zoom_reset: QAction
     about: QAction
 
 
@@ -46,9 +49,11 @@ def make_menus(window: QMainWindow) -> WindowActions:
     """
     bar = window.menuBar()
 
-    def add(menu: QMenu, text: str, shortcut: str | QKeySequence.StandardKey) -> QAction:
+    def add(
+        menu: QMenu, text: str, shortcut: str | QKeySequence.StandardKey, *more: str
+    ) -> QAction:
         action = QAction(text, window)
-        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcuts([QKeySequence(shortcut), *(QKeySequence(key) for key in more)])
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         window.addAction(action)
         menu.addAction(action)
@@ -83,6 +88,12 @@ def make_menus(window: QMainWindow) -> WindowActions:
     stop_worker = add(workers_menu, "&Stop selected worker", "Ctrl+T")
     clear_workers = add(workers_menu, "&Clear stopped workers", "Ctrl+Shift+L")
 
+    view_menu = bar.addMenu("&View")
+    # Ctrl+= too: on most keyboards "+" needs Shift, and Ctrl+Shift+= is what arrives.
+    zoom_in = add(view_menu, "Zoom &in", "Ctrl++", "Ctrl+=", "Ctrl+Shift+=")
+    zoom_out = add(view_menu, "Zoom &out", "Ctrl+-")
+    zoom_reset = add(view_menu, "&Actual size", "Ctrl+0")
+
     help_menu = bar.addMenu("&Help")
     about = add(help_menu, "&About Kanin", "F1")
     return WindowActions(
@@ -98,5 +109,8 @@ def make_menus(window: QMainWindow) -> WindowActions:
         kill_worker=kill_worker,
         stop_worker=stop_worker,
         clear_workers=clear_workers,
+        zoom_in=zoom_in,
+        zoom_out=zoom_out,
+        zoom_reset=zoom_reset,
         about=about,
     )

@@ -383,6 +383,15 @@ class SettingsStore:
         self.qsettings.setValue("window/state", state)
         self.qsettings.sync()
 
+    def load_zoom(self) -> int:
+        """The window's remembered zoom, in percent of the system font (100 when none)."""
+        return _int(self.qsettings.value("window/zoom"), 100)
+
+    def save_zoom(self, percent: int) -> None:
+        """Remember the window's zoom, in percent of the system font."""
+        self.qsettings.setValue("window/zoom", percent)
+        self.qsettings.sync()
+
 
 def _bool(value: object) -> bool:
     if isinstance(value, str):

@@ -7,7 +7,7 @@ when a value changed, so idle workers cost nothing to repaint.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QFrame,
@@ -25,8 +25,11 @@ from core.events import WorkerState
 from core.status import WorkerStatus
 from desktop.card_grid import CardGrid
 from desktop.consumer_mode import card_line, empty_hint
+from desktop.hints import explain, hint_color
+from desktop.labels import ElidedLabel
 
-CARD_WIDTH = 230
+CARD_WIDTH = 200
+"""A card's narrowest width at the default font (cards widen to share a row's width)."""
 NEW_CARDS_PER_UPDATE = 32
 """Cards made per update at most (2.5 ms for 32 here), so that adding 64 workers does
 not make one long GUI turn: Qt's widget constructors release the GIL to busy workers."""
@@ -40,7 +43,7 @@ _CENTER = Qt.AlignmentFlag.AlignCenter
 _STATE_STYLE = {
     WorkerState.CONNECTING: ("#6b7280", "connecting"),
     WorkerState.IDLE: ("#2e7d32", "idle"),
-    WorkerState.BUSY: ("#c77700", "busy"),
+    WorkerState.BUSY: ("#9a5800", "busy"),
     WorkerState.RECONNECTING: ("#8e24aa", "reconnecting"),
     WorkerState.STOPPING: ("#6b7280", "stopping"),
     WorkerState.STOPPED: ("#6b7280", "stopped"),
@@ -81,8 +84,8 @@ class WorkerCard(QWidget):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(f"{name}: click to select it for Kill or Stop")
         self.setAccessibleName(f"Worker {name}")
-        line = self.fontMetrics().height()
-        self.setFixedSize(CARD_WIDTH, 5 * line + 4 * _GAP + 2 * _PAD_Y + 2)
+        self.resize(CARD_WIDTH, 0)
+        self._fit_height()
         self._selected = False
         self._values: tuple[object, ...] = ()
         self.state_text = ""
@@ -99,8 +102,16 @@ class WorkerCard(QWidget):
         self._buffered = 0
         self._color = _STATE_COLORS[WorkerState.CONNECTING]
         self._enabled_bar = True
-        self._bold = QFont(self.font())
-        self._bold.setBold(True)
+
+    def _fit_height(self) -> None:
+        line = self.fontMetrics().height()
+        self.setFixedHeight(5 * line + 4 * _GAP + 2 * _PAD_Y + 2)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        """A new font (zoom) makes the card taller or shorter."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_height()
 
     @property
     def selected(self) -> bool:
@@ -189,7 +200,9 @@ class WorkerCard(QWidget):
         left = _PAD_X
         width = self.width() - 2 * _PAD_X
         y = _PAD_Y
-        painter.setFont(self._bold)
+        bold = QFont(self.font())
+        bold.setBold(True)
+        painter.setFont(bold)
         painter.setPen(palette.text().color())
         painter.drawText(left, y, width, line, _LEFT, self.name)
         painter.setPen(self._color)
@@ -215,8 +228,9 @@ class WorkerCard(QWidget):
         painter.drawText(bar, _CENTER, f"{self.progress_percent}%")
 
         y += line + _GAP
-        painter.setPen(palette.mid().color() if self._enabled_bar else palette.dark().color())
-        painter.drawText(left, y, width, line, _LEFT, self.counts_text)
+        painter.setPen(hint_color(palette))
+        counts = metrics.elidedText(self.counts_text, Qt.TextElideMode.ElideRight, width)
+        painter.drawText(left, y, width, line, _LEFT, counts)
 
         y += line + _GAP
         painter.setPen(_WARNING if self._mode[1] else palette.text().color())
@@ -278,7 +292,11 @@ class WorkersPanel(QWidget):
         self.remove_many_button.setToolTip("Stop that many workers, idle ones first")
         self.clear_button = QPushButton("Clear stopped")
         self.clear_button.setToolTip("Remove the cards of stopped, killed and failed workers")
-        self.summary = QLabel()
+        self.summary = ElidedLabel(minimum_chars=10)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        for button in (self.kill_button, self.stop_button):
+            # Wide enough for "Kill W-000": selecting a worker moves no button beside it.
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance("Kill W-000") + 24)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
@@ -297,7 +315,7 @@ class WorkersPanel(QWidget):
         self.empty_label = QLabel()
         self._show_empty_hint()
         self.empty_label.setWordWrap(True)
-        self.empty_label.setStyleSheet("color: palette(mid); padding: 12px;")
+        explain(self.empty_label, "padding: 12px;")
         self._scroll = QScrollArea()
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
