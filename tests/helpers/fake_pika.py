@@ -213,10 +213,15 @@ class FakeConnection:
     # ------------------------------------------------------------- driven by the test thread
 
     def deliver(
-        self, body: bytes, *, redelivered: bool = False, headers: dict[str, Any] | None = None
+        self,
+        body: bytes,
+        *,
+        redelivered: bool = False,
+        headers: dict[str, Any] | None = None,
+        message_id: str | None = None,
     ) -> None:
         """Hand a message to the consumer (dispatched in the worker's thread)."""
-        properties = pika.BasicProperties(delivery_mode=2, headers=headers)
+        properties = pika.BasicProperties(delivery_mode=2, headers=headers, message_id=message_id)
         self._post("deliver", (body, redelivered, properties))
 
     def fail(self, error: Exception | None = None) -> None:
@@ -327,6 +332,7 @@ class FakeBroker:
         self.queue_exists = True  # False: a passive declare gets 404 (the queue was deleted)
         self.consume_errors: list[Exception] = []  # raised by the next basic_consume calls
         self.server_properties: dict[str, Any] = {"product": "RabbitMQ", "version": "3.10.8"}
+        self.heartbeat = 0  # the heartbeat new connections agree on
 
     def connect(self, params: Any) -> FakeConnection:
         """The ``connect=`` callable: a new connection, numbered from 1."""
@@ -337,6 +343,7 @@ class FakeBroker:
             connection = FakeConnection(len(self.connections) + 1, self.queue_type, self._record)
             connection.broker = self
             connection._impl.server_properties = dict(self.server_properties)
+            connection._impl.params.heartbeat = self.heartbeat
             self.connections.append(connection)
             self._condition.notify_all()
             return connection
