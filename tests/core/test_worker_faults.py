@@ -240,7 +240,7 @@ def test_internal_errors_become_a_clear_state_after_the_bound(broker, recorder, 
         "The queue fake-queue does not answer on node rabbit@node-x (127.0.0.1:5672): "
         "the broker reports an internal error"
     )
-    assert worker.state is WorkerState.RECONNECTING  # it keeps trying
+    assert worker.state in (WorkerState.CONNECTING, WorkerState.RECONNECTING)  # keeps trying
     assert worker.status().message == unavailable.message
     broker.consume_errors.clear()
     recorder.wait_count(QueueAvailable, 1)
