@@ -1,7 +1,8 @@
 """pika's private attributes that Kanin reads (``core.pika_internals``), against the real broker.
 
 These fail if a pika release moves what Kanin relies on: the server's
-``Connection.Start`` properties and the socket that ``drop()`` cuts.
+``Connection.Start`` properties, the socket that ``drop()`` cuts, the agreed
+heartbeat, the bytes read and a channel's close reason.
 """
 
 from __future__ import annotations
