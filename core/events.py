@@ -128,6 +128,78 @@ class WorkerFailed(WorkerEvent):
     message: str
 
 
+@dataclass(frozen=True)
+class TaskTakenBack(WorkerEvent):
+    """The broker closed the channel under a running task and requeued it; the work stopped.
+
+    Attributes:
+        task_id: the task.
+        reason: why, in words (e.g. the broker's consumer timeout).
+        timeout_ms: the broker's consumer timeout when that was the cause.
+    """
+
+    task_id: str
+    reason: str
+    timeout_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class TaskTooLong(WorkerEvent):
+    """A task about to start needs more work time than the broker's consumer timeout allows."""
+
+    task_id: str
+    work_seconds: float
+    timeout_seconds: float
+    message: str
+
+
+@dataclass(frozen=True)
+class TaskRedelivered(WorkerEvent):
+    """A redelivered task arrived (sent before ``TaskStarted``).
+
+    Attributes:
+        task_id: the task.
+        duplicate: True when this process already did it and acknowledged it:
+            the ack never reached the broker, so the work runs a second time
+            (what at-least-once delivery allows).
+    """
+
+    task_id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class QueueUnavailable(WorkerEvent):
+    """The queue has answered only with internal errors for a while; the worker keeps retrying.
+
+    Attributes:
+        queue: the queue.
+        node: the broker (``host:port``, with the node's name when known).
+        since: seconds it has been failing.
+        message: the sentence to show.
+    """
+
+    queue: str
+    node: str
+    since: float
+    message: str
+
+
+@dataclass(frozen=True)
+class QueueAvailable(WorkerEvent):
+    """A queue reported by ``QueueUnavailable`` answers again."""
+
+    queue: str
+
+
+@dataclass(frozen=True)
+class QueueRecreated(WorkerEvent):
+    """The queue was deleted under the worker; the worker declared it again and consumes."""
+
+    queue: str
+    message: str
+
+
 class WorkerObserver(Protocol):
     """Receives a worker's events in the worker's thread."""
 

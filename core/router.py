@@ -21,14 +21,20 @@ from typing import Any
 from core.events import (
     ProducerConnected,
     ProducerDisconnected,
+    QueueAvailable,
+    QueueRecreated,
+    QueueUnavailable,
     TaskDelivered,
     TaskFailed,
     TaskFinished,
+    TaskRedelivered,
     TaskReturned,
     TasksConfirmed,
     TasksPublished,
     TasksRejected,
     TaskStarted,
+    TaskTakenBack,
+    TaskTooLong,
     WorkerConnected,
     WorkerFailed,
     WorkerKilled,
@@ -100,6 +106,7 @@ class Router:
         queue_type: the queue's type as the producer's declare found it (``None`` before).
         send_error: why tasks cannot be sent in this session ("" while they can).
         finished_total: tasks acknowledged since the router was made.
+        duplicates_total: tasks done a second time because an ack never reached the broker.
         confirmed_total: tasks confirmed by the broker since the router was made.
     """
 
@@ -114,7 +121,10 @@ class Router:
         self.queue_type: QueueType | None = None
         self.send_error = ""
         self.finished_total = 0
+        self.duplicates_total = 0
         self.confirmed_total = 0
+        self._duplicates: set[str] = set()  # running again although done once
+        self._connected_message = ""
         self._queue = ""
         self._username = ""
         self._auto_ack = False
@@ -142,6 +152,13 @@ class Router:
             WorkerStopped: self._on_worker_stopped,
             WorkerReconnecting: self._on_worker_reconnecting,
             BrokerInfo: self._on_broker_info,
+            TaskRedelivered: self._on_task_redelivered,
+            QueueUnavailable: self._on_queue_unavailable,
+            QueueAvailable: self._on_queue_available,
+            # The worker logs these in words; TaskTakenBack is followed by a TaskReturned.
+            TaskTakenBack: self._on_worker_note,
+            TaskTooLong: self._on_worker_note,
+            QueueRecreated: self._on_worker_note,
         }
 
     @property
@@ -228,8 +245,20 @@ class Router:
         task_id = event.task_id
         self._ledger.mark_finished(event.worker, task_id, event.duration, event.at + self._offset)
         self._finished.append(task_id)
+        if self._duplicates and task_id in self._duplicates:
+            self._duplicates.discard(task_id)
+            record = self._ledger.get(task_id)
+            if record is not None:
+                record.note = (
+                    "done twice: its first ack never reached the broker (at-least-once delivery)"
+                )
         if self._announce_finished:
             self._notices.task_finished(task_id)
+
+    def _on_task_redelivered(self, event: TaskRedelivered) -> None:
+        if event.duplicate:
+            self.duplicates_total += 1
+            self._duplicates.add(event.task_id)
 
     def _on_tasks_published(self, event: TasksPublished) -> None:
         self._ledger.mark_published(event.task_ids)
@@ -285,11 +314,11 @@ class Router:
             kind = f"{report.queue_type.value} queue"
             self.queue_kind = f"{kind}, adopted as it is" if report.adopted else kind
         self.node = event.broker
-        self.set_state(
-            ConnectionState.CONNECTED,
+        self._connected_message = (
             f"connected to {event.broker.split('@')[-1]} as {self._username}, "
-            f"queue '{self._queue}' ({self.queue_kind})",
+            f"queue '{self._queue}' ({self.queue_kind})"
         )
+        self.set_state(ConnectionState.CONNECTED, self._connected_message)
         log.info("Connected to %s. %s", event.broker, event.queue_description)
 
     def _on_producer_disconnected(self, event: ProducerDisconnected) -> None:
@@ -301,6 +330,13 @@ class Router:
             self.send_error = event.reason
             self.set_state(ConnectionState.FAILED, event.reason)
         self._notices.connection_failed(event.reason)
+
+    def _on_queue_unavailable(self, event: QueueUnavailable) -> None:
+        self.set_state(ConnectionState.RECONNECTING, event.message)
+
+    def _on_queue_available(self, event: QueueAvailable) -> None:
+        if self.state is ConnectionState.RECONNECTING and self._connected_message:
+            self.set_state(ConnectionState.CONNECTED, self._connected_message)
 
     def _on_worker_stopped(self, event: WorkerStopped) -> None:
         self._ledger.release(event.worker, "its worker stopped", lost=self._auto_ack)

@@ -14,9 +14,12 @@ from core.events import (
     ProducerConnected,
     ProducerDisconnected,
     ProducerEvent,
+    QueueAvailable,
+    QueueUnavailable,
     TaskDelivered,
     TaskFailed,
     TaskFinished,
+    TaskRedelivered,
     TaskReturned,
     TasksConfirmed,
     TasksPublished,
@@ -409,3 +412,37 @@ def test_a_stopped_or_disconnected_workers_buffered_tasks_go_back_to_the_queue()
     )
     assert record(ledger, first).state is TaskState.REDELIVERED
     assert record(ledger, second).state is TaskState.REDELIVERED
+
+
+def test_a_duplicate_redelivery_is_counted_and_noted_when_it_is_done_again() -> None:
+    router, ledger, _heard = make()
+    first, other = enqueued(ledger, 2)
+    router.route(
+        [
+            TaskRedelivered("W-2", 1.0, first, True),
+            TaskStarted("W-2", 1.1, delivery(first, redelivered=True)),
+            TaskFinished("W-2", 2.0, first, 0.9),
+            TaskRedelivered("W-1", 2.1, other, False),
+            TaskStarted("W-1", 2.2, delivery(other, redelivered=True)),
+            TaskFinished("W-1", 3.0, other, 0.8),
+        ]
+    )
+    assert router.duplicates_total == 1
+    assert "done twice" in record(ledger, first).note
+    assert "done twice" not in record(ledger, other).note
+
+
+def test_a_queue_that_does_not_answer_shows_in_the_state_until_it_answers_again() -> None:
+    router, _ledger, heard = make()
+    connected(router)
+    was = router.message
+    router.route([QueueUnavailable("W-1", 1.0, QUEUE, "node-1", 31.0, "the queue does not answer")])
+    assert router.state is ConnectionState.RECONNECTING
+    assert router.message == "the queue does not answer"
+    router.route([QueueAvailable("W-1", 2.0, QUEUE)])
+    assert router.state == ConnectionState.CONNECTED  # type: ignore[comparison-overlap]
+    assert router.message == was
+    assert [args[0] for args in heard.of("connection_changed")][-2:] == [
+        ConnectionState.RECONNECTING,
+        ConnectionState.CONNECTED,
+    ]
