@@ -29,8 +29,9 @@ from core.local_broker import LocalBroker, LocalBrokerError, find_server, instal
 from core.policies import setup_dead_lettering
 from core.pool import WorkerPool
 from core.producer import Producer
-from core.settings import DEFAULT_URL, ENV_VAR, ConnectionSettings, SettingsError
-from core.tasks import DEFAULT_MAX_WORK_SECONDS, DEFAULT_MESSAGE, Task
+from core.sender import NO_PROGRESS_LIMIT, Reporter, SendingStopped, send
+from core.settings import DEFAULT_URL, ENV_VAR, ConnectionSettings, SettingsError, read_password
+from core.tasks import DEFAULT_MAX_WORK_SECONDS, DEFAULT_MESSAGE
 from core.topology import DEFAULT_QUEUE, QueueSpec, QueueType, declare_queue
 from core.work import dot_work, poison_work
 from core.worker import AckMode, WorkerOptions
@@ -56,6 +57,16 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     """``--url`` (repeatable), ``--queue`` and ``--queue-type``, shared by every command."""
     parser.add_argument(
@@ -64,6 +75,13 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help=f"broker URL; repeat (or separate with commas) for a cluster. "
         f"Default: ${ENV_VAR}, else {DEFAULT_URL.replace('%', '%%')}",
+    )
+    parser.add_argument(
+        "--password-file",
+        metavar="FILE",
+        help="read the password from the first line of FILE ('-': standard input) instead "
+        f"of the URL, for every URL: a password in --url is visible to other users in the "
+        f"process list (${ENV_VAR} is not)",
     )
     parser.add_argument(
         "--queue", default=DEFAULT_QUEUE, help=f"queue name (default: {DEFAULT_QUEUE})"
@@ -146,6 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_connection_options(new_task)
     new_task.add_argument("--count", type=_positive, default=1, help="how many copies to send")
     new_task.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="give up (exit 1) when the broker has not confirmed every task within SECONDS; "
+        "without it, a block by the broker (a resource alarm) is waited out and only "
+        f"{NO_PROGRESS_LIMIT:.0f} s without any confirm end the command",
+    )
+    new_task.add_argument(
         "message",
         nargs="*",
         help=f"the task text; each '.' is a second of work ('{DEFAULT_MESSAGE}')",
@@ -179,6 +206,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return EXIT_USAGE
     try:
         settings = ConnectionSettings.resolve(args.url)
+        if args.password_file:
+            settings = settings.with_password(read_password(args.password_file))
         queue = QueueSpec(args.queue, QueueType(args.queue_type))
     except (SettingsError, ValueError) as exc:
         print(f"kanin: {exc}", file=sys.stderr)
@@ -255,24 +284,20 @@ def run_new_task(
 ) -> int:
     """``kanin new-task``: publish with confirms and print `` [x] Sent <message>``."""
     message = " ".join(args.message) or DEFAULT_MESSAGE
-    producer = Producer(settings, queue)
+    if not args.verbose:  # the reporter prints the producer's warnings as one line each
+        logging.getLogger("core.producer").setLevel(logging.ERROR)
+    reporter = Reporter(sys.stderr, can_give_up=args.timeout is None)
+    producer = Producer(settings, queue, reporter)
     try:
         report = producer.start()
         if report is not None and report.adopted:
             print(f"kanin: {report.describe()}", file=sys.stderr)
-        tasks = [Task.new(message) for _ in range(args.count)]
-        for future in producer.submit(tasks):
-            future.result(timeout=60)
-            print(f" [x] Sent {message}", file=out, flush=args.count == 1)
-    except BrokerError as exc:
+        send(producer, message, args.count, out, timeout=args.timeout)
+    except (BrokerError, SendingStopped) as exc:
         print(f"kanin: {exc}", file=sys.stderr)
         return EXIT_BROKER
-    except TimeoutError:
-        print("kanin: the broker did not confirm the tasks within 60 s.", file=sys.stderr)
-        return EXIT_BROKER
     finally:
-        producer.close(timeout=5)
-    out.flush()
+        producer.close(timeout=5, drain=False)
     return EXIT_OK
 
 
