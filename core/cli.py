@@ -22,11 +22,12 @@ from typing import TextIO
 
 from pika import BlockingConnection
 
+from core.attempts import DEFAULT_MAX_ATTEMPTS
 from core.budget import TaskBudget
 from core.errors import BrokerError, describe
 from core.events import TaskFinished, TaskStarted, WorkerConnected, WorkerEvent, WorkerFailed
 from core.local_broker import LocalBroker, LocalBrokerError, find_server, install_hint
-from core.policies import setup_dead_lettering
+from core.policies import dead_letter_queue_name, setup_dead_lettering
 from core.pool import WorkerPool
 from core.producer import Producer
 from core.sender import NO_PROGRESS_LIMIT, Reporter, SendingStopped, send
@@ -151,9 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--max-attempts",
         type=_positive,
-        default=None,
-        help="with --local-broker: a task failing this many times goes to <queue>.dead "
-        "(Kanin sets the dead-letter policy)",
+        default=DEFAULT_MAX_ATTEMPTS,
+        help="a task whose work fails this many times goes to <queue>.dead, on any broker "
+        f"(default {DEFAULT_MAX_ATTEMPTS}); each retry waits longer (1 s, 2 s, 4 s... up to "
+        "60 s). With --local-broker Kanin also sets the dead-letter policy",
     )
 
     new_task = commands.add_parser(
@@ -212,13 +214,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except (SettingsError, ValueError) as exc:
         print(f"kanin: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.command == "worker" and args.max_attempts and not args.local_broker:
+    if args.command == "worker" and args.poison and not args.local_broker:
         print(
-            "kanin: --max-attempts needs --local-broker, where Kanin sets the dead-letter "
-            "policy itself; on another broker set it with core.policies.setup_dead_lettering.",
+            f"kanin: tasks failing {args.max_attempts} times go to "
+            f"'{dead_letter_queue_name(queue.name)}'.",
             file=sys.stderr,
         )
-        return EXIT_USAGE
     if args.command == "worker" and args.local_broker:
         return run_with_local_broker(args, queue, stream)
     if args.command == "worker":

@@ -322,7 +322,12 @@ class Worker:
                 raise Killed
             channel, report = declare_queue(connection, self.queue)
             self._runner.failures = FailurePolicy(
-                connection, self.queue.name, self.options.max_attempts, report.queue_type, self.name
+                connection,
+                self.queue.name,
+                self.options.max_attempts,
+                report.queue_type,
+                self.name,
+                (self._stop, self._kill),  # cut a retry delay short
             )
             auto_ack = self.options.ack_mode is AckMode.AUTO
             if not auto_ack:

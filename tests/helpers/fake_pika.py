@@ -87,6 +87,9 @@ class FakeChannel:
         arguments: dict[str, Any] | None = None,
     ) -> Any:
         self._record("queue_declare", queue=queue, passive=passive, arguments=arguments)
+        if passive and queue in self._connection.missing:
+            raise pe.ChannelClosedByBroker(404, f"NOT_FOUND - no queue '{queue}'")
+        self._connection.missing.discard(queue)
         wanted = self._connection.queue_type
         if not passive and arguments != wanted.arguments():
             raise pe.ChannelClosedByBroker(406, "PRECONDITION_FAILED - inequivalent arg")
@@ -164,6 +167,7 @@ class FakeConnection:
         self.consuming: FakeChannel | None = None
         self.on_cancel: Callable[[Any], None] | None = None
         self.publish_error: Exception | None = None  # raised by basic_publish when set
+        self.missing: set[str] = set()  # queues a passive declare does not find (404)
         self._condition = threading.Condition()
         self._inbox: collections.deque[tuple[str, Any]] = collections.deque()
         self._timers: list[tuple[float, Callable[[], None]]] = []
