@@ -268,6 +268,58 @@ class TasksRejected(ProducerEvent):
     reason: str
 
 
+@dataclass(frozen=True)
+class ProducerBlocked(ProducerEvent):
+    """The broker blocked the producer's connection (a resource alarm): publishing waits.
+
+    The connection stays open and nothing is published again: the tasks sent
+    before the block are confirmed once it lifts. It ends with
+    ``ProducerUnblocked``, or with ``ProducerDisconnected`` if the connection
+    goes (a new connection starts unblocked).
+
+    Attributes:
+        reason: the broker's words, e.g. ``low on memory`` or ``low on disk``.
+    """
+
+    reason: str
+
+    @property
+    def alarm(self) -> str:
+        """The alarm in plain words: ``memory alarm``, ``disk alarm`` or the broker's reason."""
+        text = self.reason.lower()
+        if "memory" in text:
+            return "memory alarm: the broker is low on memory"
+        if "disk" in text:
+            return "disk alarm: the broker is low on disk space"
+        return f"resource alarm: {self.reason}" if self.reason else "resource alarm"
+
+
+@dataclass(frozen=True)
+class ProducerUnblocked(ProducerEvent):
+    """The broker lifted its block: publishing goes on."""
+
+
+@dataclass(frozen=True)
+class ProducerStalled(ProducerEvent):
+    """Published tasks await the broker's confirm for longer than the producer's bound.
+
+    Reported while the connection is open and not blocked (``ProducerBlocked``
+    explains that wait), again every bound while it lasts; the next
+    ``TasksConfirmed`` shows that the broker answers again.
+
+    Attributes:
+        oldest_age: seconds since the oldest unconfirmed task was published.
+        count: tasks published and not yet confirmed.
+        waiting: every task not settled yet (unconfirmed, or not published yet).
+        queue: the queue the tasks were published to.
+    """
+
+    oldest_age: float
+    count: int
+    waiting: int
+    queue: str = ""
+
+
 class ProducerObserver(Protocol):
     """Receives a producer's events in the producer's thread."""
 

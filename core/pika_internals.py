@@ -34,7 +34,7 @@ def server_properties(connection: BlockingConnection) -> dict[str, Any]:
 
 def socket_of(connection: BlockingConnection) -> socket.socket | None:
     """The connection's TCP socket, or ``None`` when it is closed (or pika keeps it elsewhere)."""
-    impl = getattr(connection, "_impl", None)
+    impl = getattr(connection, "_impl", connection)  # a SelectConnection is its own impl
     transport = getattr(impl, "_transport", None)
     sock = getattr(transport, "_sock", None)
     return sock if isinstance(sock, socket.socket) else None

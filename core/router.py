@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.events import (
+    ProducerBlocked,
     ProducerConnected,
     ProducerDisconnected,
+    ProducerStalled,
+    ProducerUnblocked,
     QueueAvailable,
     QueueRecreated,
     QueueUnavailable,
@@ -54,6 +57,7 @@ class ConnectionState(enum.StrEnum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
+    BLOCKED = "blocked"
     FAILED = "failed"
 
 
@@ -125,6 +129,7 @@ class Router:
         self.confirmed_total = 0
         self._duplicates: set[str] = set()  # running again although done once
         self._connected_message = ""
+        self._stalled = False  # the state says the broker has not confirmed for a while
         self._queue = ""
         self._username = ""
         self._auto_ack = False
@@ -154,6 +159,9 @@ class Router:
             BrokerInfo: self._on_broker_info,
             TaskRedelivered: self._on_task_redelivered,
             QueueUnavailable: self._on_queue_unavailable,
+            ProducerBlocked: self._on_producer_blocked,
+            ProducerUnblocked: self._on_producer_unblocked,
+            ProducerStalled: self._on_producer_stalled,
             QueueAvailable: self._on_queue_available,
             # The worker logs these in words; TaskTakenBack is followed by a TaskReturned.
             TaskTakenBack: self._on_worker_note,
@@ -265,6 +273,9 @@ class Router:
         self._changed += len(event.task_ids) - 1
 
     def _on_tasks_confirmed(self, event: TasksConfirmed) -> None:
+        if self._stalled:
+            self._stalled = False
+            self.set_state(ConnectionState.CONNECTED, self._connected_message)
         self.confirmed_total += len(event.task_ids)
         self._ledger.mark_confirmed(event.task_ids)
         self._changed += len(event.task_ids) - 1
@@ -330,6 +341,25 @@ class Router:
             self.send_error = event.reason
             self.set_state(ConnectionState.FAILED, event.reason)
         self._notices.connection_failed(event.reason)
+
+    def _on_producer_blocked(self, event: ProducerBlocked) -> None:
+        self.set_state(
+            ConnectionState.BLOCKED,
+            f"the broker blocks publishing ({event.reason}): new tasks wait and are sent "
+            "once the alarm clears, none twice.",
+        )
+
+    def _on_producer_unblocked(self, _event: ProducerUnblocked) -> None:
+        if self.state is ConnectionState.BLOCKED:
+            self.set_state(ConnectionState.CONNECTED, self._connected_message)
+
+    def _on_producer_stalled(self, event: ProducerStalled) -> None:
+        self._stalled = True
+        self.set_state(
+            ConnectionState.CONNECTED,
+            f"{self._connected_message}; the broker has not confirmed {event.count} "
+            f"task(s) for {event.oldest_age:.0f} s (queue '{event.queue}')",
+        )
 
     def _on_queue_unavailable(self, event: QueueUnavailable) -> None:
         self.set_state(ConnectionState.RECONNECTING, event.message)

@@ -281,9 +281,8 @@ class Worker:
             self._runner.watch = self._health.connected(connection)
             queue_gone = self._health.queue_missing(connection)
             channel, report = declare_queue(connection, self.queue)
-            self._runner.failures = FailurePolicy(
-                connection, self.queue.name, self.options.max_attempts, report.queue_type, self.name
-            )
+            policy = (self.queue.name, self.options.max_attempts, report.queue_type, self.name)
+            self._runner.failures = FailurePolicy(connection, *policy, (self._stop, self._kill))
             auto_ack = self.options.ack_mode is AckMode.AUTO
             if not auto_ack:
                 channel.basic_qos(prefetch_count=self.options.prefetch)

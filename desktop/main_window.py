@@ -238,6 +238,8 @@ class MainWindow(QMainWindow):
             self.queue_panel.set_queue(self.controller.settings.queue, self.controller.queue_kind)
         elif state == ConnectionState.FAILED:
             self.banner.show_titled("Kanin cannot work with the broker.", message, kind="error")
+        elif state == ConnectionState.BLOCKED:
+            self.banner.show_titled("The broker has raised a resource alarm.", message, "warn")
         elif state == ConnectionState.RECONNECTING and not self.broker_flow.restarting:
             self.banner.show_titled("The broker cannot be reached right now.", message, "error")
 

@@ -15,6 +15,7 @@ _STATE_COLORS: dict[str, str] = {
     ConnectionState.CONNECTING: "#6b7280",
     ConnectionState.CONNECTED: "#2e7d32",
     ConnectionState.RECONNECTING: "#9a5800",
+    ConnectionState.BLOCKED: "#9a5800",
     ConnectionState.FAILED: "#c62828",
 }
 

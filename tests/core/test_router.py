@@ -11,9 +11,12 @@ import pytest
 
 import core.events
 from core.events import (
+    ProducerBlocked,
     ProducerConnected,
     ProducerDisconnected,
     ProducerEvent,
+    ProducerStalled,
+    ProducerUnblocked,
     QueueAvailable,
     QueueUnavailable,
     TaskDelivered,
@@ -446,3 +449,19 @@ def test_a_queue_that_does_not_answer_shows_in_the_state_until_it_answers_again(
         ConnectionState.RECONNECTING,
         ConnectionState.CONNECTED,
     ]
+
+
+def test_a_blocked_producer_shows_blocked_until_unblocked_and_a_stall_until_a_confirm() -> None:
+    router, ledger, _heard = make()
+    connected(router)
+    was = router.message
+    router.route([ProducerBlocked(1.0, "low on memory")])
+    assert router.state is ConnectionState.BLOCKED
+    assert "low on memory" in router.message
+    router.route([ProducerUnblocked(2.0)])
+    assert router.message == was
+    ids = enqueued(ledger, 1)
+    router.route([ProducerStalled(3.0, 31.0, 1, 1, QUEUE)])
+    assert "not confirmed 1 task(s) for 31 s" in router.message
+    router.route([TasksConfirmed(4.0, tuple(ids))])
+    assert router.message == was

@@ -96,8 +96,11 @@ class FakeChannel:
     ) -> Any:
         self._record("queue_declare", queue=queue, passive=passive, arguments=arguments)
         broker = self._connection.broker
-        if passive and broker is not None and not broker.queue_exists:
+        if passive and (
+            queue in self._connection.missing or (broker is not None and not broker.queue_exists)
+        ):
             raise pe.ChannelClosedByBroker(404, f"NOT_FOUND - no queue '{queue}'")
+        self._connection.missing.discard(queue)
         if broker is not None:
             broker.queue_exists = True
         wanted = self._connection.queue_type
@@ -185,6 +188,7 @@ class FakeConnection:
         self.consuming: FakeChannel | None = None
         self.on_cancel: Callable[[Any], None] | None = None
         self.publish_error: Exception | None = None  # raised by basic_publish when set
+        self.missing: set[str] = set()  # queues a passive declare does not find (404)
         self._condition = threading.Condition()
         self._inbox: collections.deque[tuple[str, Any]] = collections.deque()
         self._timers: list[tuple[float, Callable[[], None]]] = []
