@@ -68,6 +68,8 @@ class Controller(QObject):
             ``<queue>.dead`` (``ready`` is ``None`` while it does not exist).
         pending_changed(int): tasks waiting for the broker (not yet confirmed
             while it is away); emitted when the number changes.
+        tasks_handed_over(int, str): this many tasks still waiting for the broker
+            when the settings changed are sent to the new broker (its redacted URL).
         ticked(): the end of each GUI tick, while the workers still step aside
             (``PriorityGate.first``): the window paints what the tick changed
             there and then, with the GIL to itself.
@@ -86,6 +88,7 @@ class Controller(QObject):
     settings_applied = Signal()
     dead_letter_sampled = Signal(object)
     pending_changed = Signal(int)
+    tasks_handed_over = Signal(int, str)
     ticked = Signal()
 
     def __init__(
@@ -256,6 +259,10 @@ class Controller(QObject):
 
         The old session's events still in its inbox are routed first; whatever
         its stopping workers report later stays in that inbox, never read.
+        Tasks the old producer never published (*waiting for broker*, or any
+        unconfirmed task of a session that never connected) follow the session:
+        they are handed to the new producer, and the window is told so
+        (``tasks_handed_over``).
 
         Args:
             settings: the new settings (already validated by the dialog).
@@ -263,6 +270,8 @@ class Controller(QObject):
         old = self._session
         alive = len(old.pool.names(alive_only=True)) if old.pool is not None else 0
         self._route(old.bridge.drain())
+        never_connected = old.producer is None or not old.producer.connected.is_set()
+        stranded = self._outbox.take_stranded(sending_too=never_connected)
         self._retire(old)
         if settings.queue != old.settings.queue or settings.urls != old.settings.urls:
             self._max_attempts = None  # the dead-letter policy was for the old queue
@@ -273,6 +282,14 @@ class Controller(QObject):
             self._begin_session()
             if alive and self._session.pool is not None:
                 self._session.pool.add(alive)
+        if stranded and self._outbox.hand_over(stranded):
+            where = settings.redacted
+            log.info(
+                "%d task(s) waiting from the previous settings are sent to %s.",
+                len(stranded),
+                where,
+            )
+            self.tasks_handed_over.emit(len(stranded), where)
         self.settings_applied.emit()
 
     def pause_updates(self, paused: bool) -> None:

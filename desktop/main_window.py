@@ -179,6 +179,7 @@ class MainWindow(QMainWindow):
         self.settings_button.clicked.connect(self._on_settings_requested)
         self.retry_button.clicked.connect(self._on_retry_requested)
         c.pending_changed.connect(self._on_pending_changed)
+        c.tasks_handed_over.connect(self._on_tasks_handed_over)
         c.dead_letter_sampled.connect(self.queue_panel._on_dead_letter_sampled)
         self.broker_offer.action_requested.connect(self._on_start_local_requested)
         self.restart_button.clicked.connect(self.broker_flow.restart_node)
@@ -259,6 +260,13 @@ class MainWindow(QMainWindow):
     def _on_pending_changed(self, count: int) -> None:
         self.composer.set_pending(count)
         self.status_line.show_pending(count)
+
+    @Slot(int, str)
+    def _on_tasks_handed_over(self, count: int, where: str) -> None:
+        noun = "task" if count == 1 else "tasks"
+        self.statusBar().showMessage(
+            f"{count} {noun} waiting from the previous settings are sent to {where}.", 15_000
+        )
 
     # ----------------------------------------------------------------- user requests
 
