@@ -16,7 +16,9 @@ from dataclasses import replace
 
 from PySide6.QtCore import QMetaMethod, QObject, Signal
 
+from core.journal import Journal
 from core.ledger import TaskState
+from core.ledger_store import LedgerStore
 from core.monitor import QueueStats
 from core.rates import QueueSample, QueueSampler
 from core.router import ConnectionState, Notices, Router
@@ -26,6 +28,7 @@ from core.work import Work, dot_work
 from core.worker import AckMode
 from desktop.bridge import Item
 from desktop.crew import Crew
+from desktop.keeping import keep_ledger, scope_for
 from desktop.outbox import Outbox
 from desktop.pacer import RATE_WINDOW, TICK_MS, Pacer, freeze_long_lived, make_gate
 from desktop.preferences import AppSettings, from_urls
@@ -48,6 +51,8 @@ class Controller(QObject):
         management_port: the management plugin's port, ``None`` to skip it.
         initial_error: a settings problem found before starting (e.g. a bad ``--url``):
             shown as a failed connection until new settings are applied.
+        ledger_store: where the task ledger is kept across runs (``None``: not kept);
+            the starting queue's kept tasks are shown at once (``desktop.keeping``).
         parent: the owning QObject.
 
     Signals:
@@ -100,6 +105,7 @@ class Controller(QObject):
         watch_interval: float = 1.0,
         management_port: int | None = 15672,
         initial_error: str = "",
+        ledger_store: LedgerStore | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -130,6 +136,9 @@ class Controller(QObject):
         self._pacer = Pacer(
             self.gate, self.model, self._crew, self._route, self._end_tick, tick_ms, self
         )
+        self.journal: Journal | None = None
+        if ledger_store is not None:
+            self.journal = keep_ledger(self.model, ledger_store, scope_for(settings))
         self._session = self._use(settings, initial_error)
         self._retired: list[threading.Thread] = []
         self._max_attempts: int | None = None
@@ -313,6 +322,8 @@ class Controller(QObject):
             settings.queue, settings.username, auto_ack=settings.ack_mode is AckMode.AUTO
         )
         self._sampler.clear()
+        if self.journal is not None:
+            self.journal.set_scope(scope_for(settings))
         self._outbox.producer = session.producer
         self._crew.follow(session.pool)
         self._pacer.bridge = session.bridge
@@ -343,6 +354,8 @@ class Controller(QObject):
             ok = ok and not thread.is_alive()
         self._route(self._session.bridge.drain())
         self.model.flush()
+        if self.journal is not None:
+            ok = self.journal.close() and ok
         if not ok:
             log.warning("Some threads were still running %.0f s after closing.", timeout)
         return ok
@@ -391,6 +404,8 @@ class Controller(QObject):
 
     def _end_tick(self) -> None:
         self._update_pending()
+        if self.journal is not None:
+            self.journal.tick()
         self.ticked.emit()
 
     def _route(self, items: list[Item]) -> int:
