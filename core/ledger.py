@@ -29,6 +29,7 @@ class TaskState(enum.Enum):
     DONE = "done"
     FAILED = "failed"
     DEAD_LETTERED = "dead-lettered"
+    PURGED = "purged"
 
     @property
     def final(self) -> bool:
@@ -36,7 +37,7 @@ class TaskState(enum.Enum):
         return self in _FINAL
 
 
-_FINAL = (TaskState.DONE, TaskState.FAILED, TaskState.DEAD_LETTERED)
+_FINAL = (TaskState.DONE, TaskState.FAILED, TaskState.DEAD_LETTERED, TaskState.PURGED)
 _UNSENT = (TaskState.SENDING, TaskState.WAITING)
 _REJECTABLE = (TaskState.SENDING, TaskState.WAITING, TaskState.QUEUED)
 

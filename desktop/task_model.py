@@ -45,6 +45,7 @@ _STATE_COLORS = {
     TaskState.DONE: QColor("#2e7d32"),
     TaskState.FAILED: QColor("#c62828"),
     TaskState.DEAD_LETTERED: QColor("#6a1b9a"),
+    TaskState.PURGED: QColor("#5d6470"),
 }
 
 
