@@ -229,6 +229,11 @@ class Controller(QObject):
         producer = self._session.producer
         return (producer.waiting if producer is not None else 0) + self._outbox.size
 
+    @property
+    def finished_total(self) -> int:
+        """Tasks Kanin's workers have acknowledged since the window opened."""
+        return self._router.finished_total
+
     def queued_by_bookkeeping(self) -> int:
         """Kanin's own count of its tasks in the queue: confirmed, not yet taken or back."""
         states = (TaskState.QUEUED, TaskState.REDELIVERED, TaskState.RETRYING)
