@@ -26,14 +26,21 @@ class TaskState(enum.Enum):
     FAILED = "failed"
     DEAD_LETTERED = "dead-lettered"
     LOST = "lost"
+    PURGED = "purged"
 
     @property
     def final(self) -> bool:
-        """True for states a task does not leave (done, failed, dead-lettered, lost)."""
+        """True for states a task does not leave (done, failed, dead-lettered, lost, purged)."""
         return self in FINAL_STATES
 
 
-FINAL_STATES = (TaskState.DONE, TaskState.FAILED, TaskState.DEAD_LETTERED, TaskState.LOST)
+FINAL_STATES = (
+    TaskState.DONE,
+    TaskState.FAILED,
+    TaskState.DEAD_LETTERED,
+    TaskState.LOST,
+    TaskState.PURGED,
+)
 UNSENT_STATES = (TaskState.SENDING, TaskState.WAITING)
 REJECTABLE_STATES = (TaskState.SENDING, TaskState.WAITING, TaskState.QUEUED)
 

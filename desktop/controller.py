@@ -15,7 +15,9 @@ import time
 
 from PySide6.QtCore import QMetaMethod, QObject, Signal
 
+from core.journal import Journal
 from core.ledger import TaskState
+from core.ledger_store import LedgerStore
 from core.monitor import QueueStats
 from core.rates import QueueSample, QueueSampler
 from core.router import ConnectionState, Notices, Router
@@ -25,6 +27,7 @@ from core.work import Work, dot_work
 from core.worker import AckMode
 from desktop.bridge import Item
 from desktop.crew import Crew
+from desktop.keeping import keep_ledger, scope_for
 from desktop.outbox import Outbox
 from desktop.pacer import RATE_WINDOW, TICK_MS, Pacer, freeze_long_lived, make_gate
 from desktop.preferences import AppSettings, from_urls
@@ -47,6 +50,8 @@ class Controller(QObject):
         management_port: the management plugin's port, ``None`` to skip it.
         initial_error: a settings problem found before starting (e.g. a bad ``--url``):
             shown as a failed connection until new settings are applied.
+        ledger_store: where the task ledger is kept across runs (``None``: not kept);
+            the starting queue's kept tasks are shown at once (``desktop.keeping``).
         parent: the owning QObject.
 
     Signals:
@@ -67,6 +72,8 @@ class Controller(QObject):
             ``<queue>.dead`` (``ready`` is ``None`` while it does not exist).
         pending_changed(int): tasks waiting for the broker (not yet confirmed
             while it is away); emitted when the number changes.
+        tasks_handed_over(int, str): this many tasks still waiting for the broker
+            when the settings changed are sent to the new broker (its redacted URL).
         ticked(): the end of each GUI tick, while the workers still step aside
             (``PriorityGate.first``): the window paints what the tick changed
             there and then, with the GIL to itself.
@@ -85,6 +92,7 @@ class Controller(QObject):
     settings_applied = Signal()
     dead_letter_sampled = Signal(object)
     pending_changed = Signal(int)
+    tasks_handed_over = Signal(int, str)
     ticked = Signal()
 
     def __init__(
@@ -96,6 +104,7 @@ class Controller(QObject):
         watch_interval: float = 1.0,
         management_port: int | None = 15672,
         initial_error: str = "",
+        ledger_store: LedgerStore | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -126,6 +135,9 @@ class Controller(QObject):
         self._pacer = Pacer(
             self.gate, self.model, self._crew, self._route, self._end_tick, tick_ms, self
         )
+        self.journal: Journal | None = None
+        if ledger_store is not None:
+            self.journal = keep_ledger(self.model, ledger_store, scope_for(settings))
         self._session = self._use(settings, initial_error)
         self._retired: list[threading.Thread] = []
         self._max_attempts: int | None = None
@@ -216,6 +228,11 @@ class Controller(QObject):
         producer = self._session.producer
         return (producer.waiting if producer is not None else 0) + self._outbox.size
 
+    @property
+    def finished_total(self) -> int:
+        """Tasks Kanin's workers have acknowledged since the window opened."""
+        return self._router.finished_total
+
     def queued_by_bookkeeping(self) -> int:
         """Kanin's own count of its tasks in the queue: confirmed, not yet taken or back."""
         states = (TaskState.QUEUED, TaskState.REDELIVERED, TaskState.RETRYING)
@@ -256,7 +273,10 @@ class Controller(QObject):
         The new workers take the names of the running old ones, in order, and
         their cards keep their counters. The old session's events still in its
         inbox are routed first; whatever its stopping workers report later stays
-        in that inbox, never read.
+        in that inbox, never read. Tasks the old producer never published
+        (*waiting for broker*, or any unconfirmed task of a session that never
+        connected) follow the session: they are handed to the new producer, and
+        the window is told so (``tasks_handed_over``).
 
         Args:
             settings: the new settings (already validated by the dialog).
@@ -265,6 +285,8 @@ class Controller(QObject):
         self._crew.refresh()  # the old workers' latest counters, carried over
         kept = [s for s in self._crew.statuses if not s.state.finished]
         self._route(old.bridge.drain())
+        never_connected = old.producer is None or not old.producer.connected.is_set()
+        stranded = self._outbox.take_stranded(sending_too=never_connected)
         self._retire(old)
         if settings.queue != old.settings.queue or settings.urls != old.settings.urls:
             self._max_attempts = None  # the dead-letter policy was for the old queue
@@ -277,6 +299,14 @@ class Controller(QObject):
                 self._session.pool.add(len(kept), keep_names=[s.name for s in kept])
                 self._crew.carry(kept)
                 self._crew.refresh()
+        if stranded and self._outbox.hand_over(stranded):
+            where = settings.redacted
+            log.info(
+                "%d task(s) waiting from the previous settings are sent to %s.",
+                len(stranded),
+                where,
+            )
+            self.tasks_handed_over.emit(len(stranded), where)
         self.settings_applied.emit()
 
     def pause_updates(self, paused: bool) -> None:
@@ -300,6 +330,8 @@ class Controller(QObject):
             settings.queue, settings.username, auto_ack=settings.ack_mode is AckMode.AUTO
         )
         self._sampler.clear()
+        if self.journal is not None:
+            self.journal.set_scope(scope_for(settings))
         self._outbox.producer = session.producer
         self._crew.follow(session.pool)
         self._pacer.bridge = session.bridge
@@ -330,6 +362,8 @@ class Controller(QObject):
             ok = ok and not thread.is_alive()
         self._route(self._session.bridge.drain())
         self.model.flush()
+        if self.journal is not None:
+            ok = self.journal.close() and ok
         if not ok:
             log.warning("Some threads were still running %.0f s after closing.", timeout)
         return ok
@@ -378,6 +412,8 @@ class Controller(QObject):
 
     def _end_tick(self) -> None:
         self._update_pending()
+        if self.journal is not None:
+            self.journal.tick()
         self.ticked.emit()
 
     def _route(self, items: list[Item]) -> int:

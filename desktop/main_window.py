@@ -32,6 +32,8 @@ from desktop.local_node import LocalNode
 from desktop.log_view import LogView
 from desktop.menus import make_menus
 from desktop.preferences import SettingsStore
+from desktop.purge import Purger
+from desktop.purge import ask_with_dialog as ask_purge
 from desktop.queue_panel import QueuePanel
 from desktop.quit_question import AskPending, ask_with_dialog
 from desktop.settings_dialog import SettingsDialog, SettingsEditor
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
             self.restart_banner,
             parent=self,
         )
+        self.purger = Purger(controller, ask_purge(self), self)
         self.composer = TaskComposer()
         self.queue_panel = QueuePanel()
         self.workers_panel = WorkersPanel()
@@ -167,6 +170,9 @@ class MainWindow(QMainWindow):
         a.enqueue.triggered.connect(self.composer.request_enqueue)
         a.mixed.triggered.connect(self.composer.request_mixed)
         a.clear_tasks.triggered.connect(self._on_clear_tasks_requested)
+        a.purge_queue.triggered.connect(self._on_purge_requested)
+        self.purger.purged.connect(self._on_purged)
+        self.purger.failed.connect(self._on_settings_warned)
         for action in a.show:
             action.triggered.connect(self._on_show_action_triggered)
         a.add_worker.triggered.connect(self._on_add_one_requested)
@@ -194,6 +200,7 @@ class MainWindow(QMainWindow):
         self.settings_button.clicked.connect(self._on_settings_requested)
         self.retry_button.clicked.connect(self._on_retry_requested)
         c.pending_changed.connect(self._on_pending_changed)
+        c.tasks_handed_over.connect(self._on_tasks_handed_over)
         c.dead_letter_sampled.connect(self.queue_panel._on_dead_letter_sampled)
         self.broker_offer.action_requested.connect(self._on_start_local_requested)
         self.restart_button.clicked.connect(self.broker_flow.restart_node)
@@ -281,6 +288,13 @@ class MainWindow(QMainWindow):
         self.composer.set_pending(count)
         self.status_line.show_pending(count)
 
+    @Slot(int, str)
+    def _on_tasks_handed_over(self, count: int, where: str) -> None:
+        noun = "task" if count == 1 else "tasks"
+        self.statusBar().showMessage(
+            f"{count} {noun} waiting from the previous settings are sent to {where}.", 15_000
+        )
+
     # ----------------------------------------------------------------- user requests
 
     @Slot(str, int)
@@ -329,6 +343,14 @@ class MainWindow(QMainWindow):
     def _on_clear_tasks_requested(self) -> None:
         removed = self.controller.model.clear_finished()
         self.statusBar().showMessage(f"Removed {removed} finished task(s) from the table.", 3000)
+
+    @Slot()
+    def _on_purge_requested(self) -> None:
+        self.purger.request()
+
+    @Slot(str, int, int)
+    def _on_purged(self, queue: str, count: int, _marked: int) -> None:
+        self.statusBar().showMessage(f"Purged {count:,} task(s) from {queue}.", 8000)
 
     @Slot()
     def _on_show_action_triggered(self) -> None:

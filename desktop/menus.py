@@ -27,6 +27,7 @@ class WindowActions:
     enqueue: QAction
     mixed: QAction
     clear_tasks: QAction
+    purge_queue: QAction
     show: tuple[QAction, ...]
     add_worker: QAction
     kill_worker: QAction
@@ -73,11 +74,13 @@ def make_menus(window: QMainWindow) -> WindowActions:
     mixed = add(tasks_menu, "Enqueue &mixed batch", "Ctrl+Shift+Return")
     tasks_menu.addSeparator()
     clear_tasks = add(tasks_menu, "&Clear finished tasks", "Ctrl+L")
+    purge_queue = add(tasks_menu, "&Purge the queue…", "Ctrl+Shift+Del")
     show_menu = tasks_menu.addMenu("&Show")
     show: list[QAction] = []
     for number, state in enumerate([None, *TaskState], start=0):
         action = QAction("&All tasks" if state is None else state.value.capitalize(), window)
-        action.setShortcut(QKeySequence(f"Alt+{number}"))
+        if number <= 9:
+            action.setShortcut(QKeySequence(f"Alt+{number}"))
         action.setData(state)
         show_menu.addAction(action)
         show.append(action)
@@ -104,6 +107,7 @@ def make_menus(window: QMainWindow) -> WindowActions:
         enqueue=enqueue,
         mixed=mixed,
         clear_tasks=clear_tasks,
+        purge_queue=purge_queue,
         show=tuple(show),
         add_worker=add_worker,
         kill_worker=kill_worker,

@@ -47,6 +47,7 @@ _STATE_COLORS = {
     TaskState.FAILED: QColor("#c62828"),
     TaskState.DEAD_LETTERED: QColor("#6a1b9a"),
     TaskState.LOST: QColor("#b71c1c"),
+    TaskState.PURGED: QColor("#5d6470"),
 }
 
 

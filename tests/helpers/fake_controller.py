@@ -39,6 +39,7 @@ class FakeController(QObject):
         self.queued = 0
         self.used_urls: list[str] = []
         self.max_attempts: int | None = None
+        self.finished_total = 0
 
     def queued_by_bookkeeping(self) -> int:
         return self.queued
