@@ -21,8 +21,6 @@ from core.ledger_store import LedgerStore
 from core.monitor import QueueStats
 from core.rates import QueueSample, QueueSampler
 from core.router import ConnectionState, Notices, Router
-from core.status import WorkerStatus
-from core.topology import QueueType
 from core.work import Work, dot_work
 from core.worker import AckMode
 from desktop.bridge import Item
@@ -32,6 +30,7 @@ from desktop.outbox import Outbox
 from desktop.pacer import RATE_WINDOW, TICK_MS, Pacer, freeze_long_lived, make_gate
 from desktop.preferences import AppSettings, from_urls
 from desktop.session import Session
+from desktop.session_facts import SessionFacts
 from desktop.task_model import TaskTableModel
 
 __all__ = ["ConnectionState", "Controller", "QueueSample", "freeze_long_lived"]
@@ -39,7 +38,7 @@ __all__ = ["ConnectionState", "Controller", "QueueSample", "freeze_long_lived"]
 log = logging.getLogger(__name__)
 
 
-class Controller(QObject):
+class Controller(QObject, SessionFacts):
     """Runs the work queue behind the window.
 
     Args:
@@ -149,42 +148,7 @@ class Controller(QObject):
         self._started_method = QMetaMethod.fromSignal(self.task_started)
         self._finished_method = QMetaMethod.fromSignal(self.task_finished)
 
-    # ----------------------------------------------------------------- properties
-
-    @property
-    def settings(self) -> AppSettings:
-        """The settings in effect."""
-        return self._session.settings
-
-    @property
-    def connection_state(self) -> ConnectionState:
-        """The connection's state (a ``str`` too, e.g. ``"connected"``)."""
-        return self._router.state
-
-    @property
-    def connection_message(self) -> str:
-        """A sentence about the connection, for the status bar and the banner."""
-        return self._router.message
-
-    @property
-    def broker_version(self) -> str:
-        """``RabbitMQ 3.10.8``, or "" until the watcher has connected once."""
-        return self._router.broker
-
-    @property
-    def queue_kind(self) -> str:
-        """``quorum queue`` or ``classic queue`` once the queue was declared, else ""."""
-        return self._router.queue_kind
-
-    @property
-    def queue_type(self) -> QueueType | None:
-        """The queue's type as the producer's declare found it (``None`` before)."""
-        return self._router.queue_type
-
-    @property
-    def max_attempts(self) -> int | None:
-        """Attempts before a failing task is dead-lettered (``None``: given back forever)."""
-        return self._max_attempts
+    # ----------------------------------------------------------------- commands
 
     def set_max_attempts(self, attempts: int | None) -> None:
         """Workers started from now on dead-letter a task at its ``attempts``-th failure.
@@ -202,51 +166,10 @@ class Controller(QObject):
         if self._session.watcher is not None and attempts is not None:
             self._session.watcher.look_for_dead_letters()  # the policy came with the queue
 
-    @property
-    def started(self) -> bool:
-        """True once ``start()`` was called."""
-        return self._started
-
-    @property
-    def last_stats(self) -> QueueStats | None:
-        """The work queue's latest reading by the watcher (``None`` before the first)."""
-        return self._sampler.last
-
-    @property
-    def node(self) -> str:
-        """The broker node the producer is connected to, redacted ("" when not connected)."""
-        return self._router.node
-
-    @property
-    def pending_count(self) -> int:
-        """Tasks waiting for the broker: enqueued or unconfirmed while it is away."""
-        return self._pending
-
-    @property
-    def unconfirmed_count(self) -> int:
-        """Tasks the broker has not confirmed yet (sent, waiting, or still being enqueued)."""
-        producer = self._session.producer
-        return (producer.waiting if producer is not None else 0) + self._outbox.size
-
-    @property
-    def finished_total(self) -> int:
-        """Tasks Kanin's workers have acknowledged since the window opened."""
-        return self._router.finished_total
-
-    def queued_by_bookkeeping(self) -> int:
-        """Kanin's own count of its tasks in the queue: confirmed, not yet taken or back."""
-        states = (TaskState.QUEUED, TaskState.REDELIVERED, TaskState.RETRYING)
-        return sum(self._ledger.count(state) for state in states)
-
     def use_local_broker(self, url: str) -> None:
         """Switch to the local node at ``url`` (``LocalBroker.amqp_url``), not remembered."""
         self.apply_settings(from_urls([url], self.settings))
         self.start()
-
-    @property
-    def statuses(self) -> list[WorkerStatus]:
-        """The last copy of every worker's state."""
-        return list(self._crew.statuses)
 
     # ----------------------------------------------------------------- life cycle
 

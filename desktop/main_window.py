@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon
 from PySide6.QtWidgets import (
-    QGroupBox,
     QMainWindow,
     QMessageBox,
     QSizePolicy,
-    QSplitter,
-    QVBoxLayout,
     QWidget,
 )
 
 from core.worker import AckMode
 from desktop.about import about_box, about_text
-from desktop.banners import BannerArea, NoticeBanner
+from desktop.banners import NoticeBanner
 from desktop.broker_flow import BrokerFlow
 from desktop.closing import CloseGuard
 from desktop.composer import TaskComposer
@@ -39,6 +36,7 @@ from desktop.quit_question import AskPending, ask_with_dialog
 from desktop.settings_dialog import SettingsDialog, SettingsEditor
 from desktop.status_line import StatusLine
 from desktop.task_table import TaskTablePanel
+from desktop.window_layout import arrange
 from desktop.worker_cards import WorkersPanel
 from desktop.zoom import Zoom
 
@@ -107,36 +105,15 @@ class MainWindow(QMainWindow):
         self.log_view = LogView()
         self.log_view.attach(logging.getLogger())
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(_group("Enqueue tasks", self.composer))
-        left_layout.addWidget(_group("Queue", self.queue_panel), 5)
-        left_layout.addWidget(_group("Log", self.log_view), 2)
-
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(_group("Workers", self.workers_panel))
-        right.addWidget(_group("Tasks", self.task_panel))
-        right.setStretchFactor(0, 2)
-        right.setStretchFactor(1, 3)
-        right.setSizes([300, 480])
-        right.setChildrenCollapsible(False)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([480, 800])
-        self.splitter.setChildrenCollapsible(False)
-
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(8, 6, 8, 4)
-        # The banners' strip keeps its height: nothing below it moves when one goes.
-        self.banner_area = BannerArea([self.banner, self.broker_offer, self.restart_banner])
-        layout.addWidget(self.banner_area)
-        layout.addWidget(self.splitter, 1)
+        central, self.splitter, self.banner_area = arrange(
+            [
+                ("Enqueue tasks", self.composer, 0),
+                ("Queue", self.queue_panel, 5),
+                ("Log", self.log_view, 2),
+            ],
+            [("Workers", self.workers_panel, 2), ("Tasks", self.task_panel, 3)],
+            [self.banner, self.broker_offer, self.restart_banner],
+        )
         self.setCentralWidget(central)
 
         self.status_line = StatusLine(self.statusBar())
@@ -162,7 +139,7 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- construction
 
     def _connect(self) -> None:
-        a = self.menu_actions
+        a, c = self.menu_actions, self.controller
         a.settings.triggered.connect(self._on_settings_requested)
         a.quit.triggered.connect(self.close)
         a.start_local.triggered.connect(self._on_start_local_requested)
@@ -170,7 +147,7 @@ class MainWindow(QMainWindow):
         a.enqueue.triggered.connect(self.composer.request_enqueue)
         a.mixed.triggered.connect(self.composer.request_mixed)
         a.clear_tasks.triggered.connect(self._on_clear_tasks_requested)
-        a.purge_queue.triggered.connect(self._on_purge_requested)
+        a.purge_queue.triggered.connect(self.purger.request)
         self.purger.purged.connect(self._on_purged)
         self.purger.failed.connect(self._on_settings_warned)
         for action in a.show:
@@ -178,24 +155,23 @@ class MainWindow(QMainWindow):
         a.add_worker.triggered.connect(self._on_add_one_requested)
         a.kill_worker.triggered.connect(self._on_kill_selected_requested)
         a.stop_worker.triggered.connect(self._on_stop_selected_requested)
-        a.clear_workers.triggered.connect(self._on_clear_workers_requested)
+        a.clear_workers.triggered.connect(c.remove_finished_workers)
         a.about.triggered.connect(self._on_about_requested)
         a.zoom_in.triggered.connect(self.zoom.zoom_in)
         a.zoom_out.triggered.connect(self.zoom.zoom_out)
         a.zoom_reset.triggered.connect(self.zoom.reset)
-        c = self.controller
         c.workers_updated.connect(self.workers_panel._on_workers_updated)
         c.sample_taken.connect(self.queue_panel._on_sample_taken)
         c.connection_changed.connect(self._on_connection_changed)
         c.settings_applied.connect(self._on_settings_applied)
         c.ticked.connect(self._paint_now)
         self.composer.enqueue_requested.connect(self._on_enqueue_requested)
-        self.composer.mixed_requested.connect(self._on_mixed_requested)
-        self.workers_panel.add_requested.connect(self._on_add_requested)
-        self.workers_panel.remove_requested.connect(self._on_remove_requested)
-        self.workers_panel.kill_requested.connect(self._on_kill_requested)
-        self.workers_panel.stop_requested.connect(self._on_stop_requested)
-        self.workers_panel.clear_requested.connect(self._on_clear_workers_requested)
+        self.composer.mixed_requested.connect(c.enqueue_mixed)
+        self.workers_panel.add_requested.connect(c.add_workers)
+        self.workers_panel.remove_requested.connect(c.remove_workers)
+        self.workers_panel.kill_requested.connect(c.kill_worker)
+        self.workers_panel.stop_requested.connect(c.stop_worker)
+        self.workers_panel.clear_requested.connect(c.remove_finished_workers)
         self.task_panel.clear_requested.connect(self._on_clear_tasks_requested)
         self.settings_button.clicked.connect(self._on_settings_requested)
         self.retry_button.clicked.connect(self._on_retry_requested)
@@ -301,29 +277,9 @@ class MainWindow(QMainWindow):
     def _on_enqueue_requested(self, text: str, count: int) -> None:
         self.controller.enqueue([text] * count)
 
-    @Slot(int, int, int)
-    def _on_mixed_requested(self, count: int, low: int, high: int) -> None:
-        self.controller.enqueue_mixed(count, low, high)
-
-    @Slot(int)
-    def _on_add_requested(self, count: int) -> None:
-        self.controller.add_workers(count)
-
     @Slot()
     def _on_add_one_requested(self) -> None:
         self.controller.add_workers(1)
-
-    @Slot(int)
-    def _on_remove_requested(self, count: int) -> None:
-        self.controller.remove_workers(count)
-
-    @Slot(str)
-    def _on_kill_requested(self, name: str) -> None:
-        self.controller.kill_worker(name)
-
-    @Slot(str)
-    def _on_stop_requested(self, name: str) -> None:
-        self.controller.stop_worker(name)
 
     @Slot()
     def _on_kill_selected_requested(self) -> None:
@@ -336,17 +292,9 @@ class MainWindow(QMainWindow):
             self.controller.stop_worker(self.workers_panel.selected)
 
     @Slot()
-    def _on_clear_workers_requested(self) -> None:
-        self.controller.remove_finished_workers()
-
-    @Slot()
     def _on_clear_tasks_requested(self) -> None:
         removed = self.controller.model.clear_finished()
         self.statusBar().showMessage(f"Removed {removed} finished task(s) from the table.", 3000)
-
-    @Slot()
-    def _on_purge_requested(self) -> None:
-        self.purger.request()
 
     @Slot(str, int, int)
     def _on_purged(self, queue: str, count: int, _marked: int) -> None:
@@ -431,11 +379,3 @@ class MainWindow(QMainWindow):
             self.broker_flow.node.close()
             self.log_view.detach()
         event.accept()
-
-
-def _group(title: str, widget: QWidget) -> QGroupBox:
-    box = QGroupBox(title)
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(8, 6, 8, 8)
-    layout.addWidget(widget)
-    return box
