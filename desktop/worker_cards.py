@@ -28,7 +28,7 @@ from desktop.consumer_mode import card_line, empty_hint
 from desktop.hints import explain, hint_color
 from desktop.labels import ElidedLabel
 
-CARD_WIDTH = 200
+CARD_WIDTH = 172
 """A card's narrowest width at the default font (cards widen to share a row's width)."""
 NEW_CARDS_PER_UPDATE = 32
 """Cards made per update at most (2.5 ms for 32 here), so that adding 64 workers does

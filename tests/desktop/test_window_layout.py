@@ -180,6 +180,21 @@ def test_at_1380_pixels_four_worker_cards_are_in_full_view(
         assert right <= panel._scroll.viewport().width(), name
 
 
+def test_at_the_first_size_on_a_1366_screen_four_worker_cards_are_in_full_view(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    """The window first opens 1280 px wide on a 1366x768 screen: four cards in one row."""
+    window = make_window(url=NOWHERE)
+    own_cards(window)
+    window.resize(1280, 740)
+    settle(qtbot)
+    window.workers_panel._on_workers_updated(statuses(4))
+    settle(qtbot)
+    assert_cards_in_view(window)
+    tops = {window.workers_panel.card(name).y() for name in window.workers_panel.names()}
+    assert len(tops) == 1  # one row
+
+
 def assert_cards_in_view(window: MainWindow) -> None:
     """Every card lies inside the scroll area's viewport, with no horizontal scrollbar."""
     panel = window.workers_panel
