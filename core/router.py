@@ -343,7 +343,7 @@ class Router:
         self._notices.connection_failed(event.reason)
 
     def _on_producer_blocked(self, event: ProducerBlocked) -> None:
-        sending = [r for r in self._ledger.records if r.state is TaskState.SENDING]
+        sending = self._ledger.in_state(TaskState.SENDING)
         for record in sending:
             record.note = f"waiting: broker blocked ({event.reason})"
         self._ledger.mark_waiting(r.task_id for r in sending)
