@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import enum
 import os
+import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pika
+
+from core import identity
 
 DEFAULT_URL = "amqp://guest:guest@localhost:5672/%2F"
 ENV_VAR = "KANIN_URL"
@@ -127,11 +130,14 @@ class BrokerAddress:
         base = f"{self.scheme}://{user}:{password}@{host}:{self.port}/{quote(self.vhost, safe='')}"
         return f"{base}?{self.query}" if self.query else base
 
-    def pika_parameters(self, *, heartbeat: int | None = None) -> pika.URLParameters:
+    def pika_parameters(
+        self, *, heartbeat: int | None = None, client: str | None = None
+    ) -> pika.URLParameters:
         """Build pika's connection parameters.
 
         Args:
             heartbeat: overrides the URL's heartbeat when given.
+            client: the worker owning the connection, for its name (see ``core.identity``).
 
         Returns:
             Parameters with one connection attempt and a short socket timeout,
@@ -146,7 +152,7 @@ class BrokerAddress:
             params.blocked_connection_timeout = 60
         if heartbeat is not None:
             params.heartbeat = heartbeat
-        params.client_properties = {"connection_name": "kanin", "product": "Kanin"}
+        params.client_properties = identity.client_properties(client)
         return params
 
 
@@ -283,9 +289,21 @@ class ConnectionSettings:
         """All addresses, passwords hidden, comma separated."""
         return ", ".join(address.redacted for address in self.addresses)
 
-    def pika_parameters(self, *, heartbeat: int | None = None) -> list[pika.URLParameters]:
-        """Parameters for every address, in order, for pika's failover."""
-        return [address.pika_parameters(heartbeat=heartbeat) for address in self.addresses]
+    def pika_parameters(
+        self, *, heartbeat: int | None = None, client: str | None = None, shuffle: bool = False
+    ) -> list[pika.URLParameters]:
+        """Parameters for every address, for pika's failover (it tries them in order).
+
+        Args:
+            heartbeat: overrides the URLs' heartbeat when given.
+            client: the worker owning the connection, for its name (see ``core.identity``).
+            shuffle: put the addresses in a random order, as pika's documentation
+                recommends, so that many clients spread over a cluster's nodes.
+        """
+        addresses = list(self.addresses)
+        if shuffle:
+            random.shuffle(addresses)
+        return [a.pika_parameters(heartbeat=heartbeat, client=client) for a in addresses]
 
     def with_credentials(self, username: str, password: str) -> ConnectionSettings:
         """The same addresses with another user name and password."""

@@ -310,7 +310,9 @@ class Worker:
         self._session_connected = False
         self._pending.clear()
         self._cancelled = False
-        params = self.settings.pika_parameters(heartbeat=self.options.heartbeat)
+        params = self.settings.pika_parameters(
+            heartbeat=self.options.heartbeat, client=self.name, shuffle=True
+        )
         if self._gate is not None:
             self._gate.wait_turn()
         connection = self._connect(params)

@@ -83,3 +83,10 @@ def test_with_credentials_replaces_user_and_password_on_every_node():
     ]
     assert [p.credentials.username for p in settings.pika_parameters()] == ["u", "u"]
     assert (original.primary.username, original.primary.password) == ("a", "b")
+
+
+def test_shuffled_cluster_parameters_hold_every_node_in_varying_orders():
+    settings = ConnectionSettings.from_urls(["amqp://n1,amqp://n2,amqp://n3"])
+    orders = {tuple(p.host for p in settings.pika_parameters(shuffle=True)) for _ in range(60)}
+    assert all(sorted(order) == ["n1", "n2", "n3"] for order in orders)
+    assert len({order[0] for order in orders}) == 3  # each node comes first for some client
