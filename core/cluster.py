@@ -323,6 +323,28 @@ class LocalCluster:
             shutil.rmtree(self.base_dir, ignore_errors=True)
         return [n.node_name for n, was in zip(self.nodes, stopped, strict=True) if was]
 
+    def connection_names(self, name: str) -> list[str]:
+        """The ``connection_name`` of every client connected to node ``name`` ("" when unnamed).
+
+        Kanin's connections are named by ``core.identity`` (command, worker, host, pid).
+
+        Raises:
+            LocalBrokerError: the node did not answer.
+        """
+        output = self.node(name).ctl(
+            "list_connections", "client_properties", "--formatter", "json", timeout=60
+        )
+        try:
+            rows = json.loads(output)
+        except ValueError as exc:
+            raise LocalBrokerError(f"Unexpected list_connections output: {output[:200]}") from exc
+        names = []
+        for row in rows if isinstance(rows, list) else []:
+            properties = row.get("client_properties", []) if isinstance(row, dict) else []
+            found = [p[2] for p in properties if len(p) == 3 and p[0] == "connection_name"]
+            names.append(str(found[0]) if found else "")
+        return names
+
     def declare_queue(self, queue: str) -> None:
         """Declare ``queue`` durable and quorum (the tutorial's arguments) on a live node.
 

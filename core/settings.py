@@ -305,6 +305,20 @@ class ConnectionSettings:
             random.shuffle(addresses)
         return [a.pika_parameters(heartbeat=heartbeat, client=client) for a in addresses]
 
+    def client_parameters(
+        self, client: str, *, heartbeat: int | None = None
+    ) -> list[pika.URLParameters]:
+        """A worker's parameters: named after it, the addresses shuffled for this connection.
+
+        pika's documentation shuffles the list per client so that clients spread
+        over a cluster's nodes; each connection attempt draws a new order.
+
+        Args:
+            client: the worker's name (see ``core.identity``).
+            heartbeat: overrides the URLs' heartbeat when given.
+        """
+        return self.pika_parameters(heartbeat=heartbeat, client=client, shuffle=True)
+
     def with_credentials(self, username: str, password: str) -> ConnectionSettings:
         """The same addresses with another user name and password."""
         return ConnectionSettings(

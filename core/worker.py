@@ -310,9 +310,7 @@ class Worker:
         self._session_connected = False
         self._pending.clear()
         self._cancelled = False
-        params = self.settings.pika_parameters(
-            heartbeat=self.options.heartbeat, client=self.name, shuffle=True
-        )
+        params = self.settings.client_parameters(self.name, heartbeat=self.options.heartbeat)
         if self._gate is not None:
             self._gate.wait_turn()
         connection = self._connect(params)
