@@ -56,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--management", action="store_true", help="management plugin on")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    logging.getLogger("pika").setLevel(logging.CRITICAL)  # the killed node's connections
     base = Path(tempfile.mkdtemp(prefix="kanin-bench-cluster-"))
     cluster = LocalCluster(
         base, nodes=3, prefix=f"kb{uuid.uuid4().hex[:6]}", management=args.management
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         started = time.monotonic()
         cluster.start(queue="task_queue")
-        print(f"cluster start (first time): {time.monotonic() - started:.1f} s")
+        print(f"cluster start (first time): {time.monotonic() - started:.1f} s", flush=True)
         sizes = node_rss(cluster)
         for name, size in sizes.items():
             print(f"  {name}: {size / MiB:.0f} MiB")
@@ -77,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             shown = "never" if seconds is None else f"{seconds:.2f} s"
             print(
                 f"run {run + 1}: killed {result.killed}, failover {shown}, "
-                f"lost {result.lost}, run twice {len(result.duplicates)}, "
+                f"lost {result.lost}, run twice {len(result.duplicates)} "
+                f"(not redelivered: {len(result.duplicates_not_redelivered)}), "
                 f"reconnected {list(result.reconnected)}"
             )
             if result.failover_seconds is not None:
