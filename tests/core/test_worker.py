@@ -37,18 +37,6 @@ Start = Callable[..., tuple[Worker, threading.Thread]]
 
 
 @pytest.fixture
-def broker() -> Iterator[FakeBroker]:
-    fake = FakeBroker()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
 def start(broker: FakeBroker, recorder: Recorder) -> Iterator[Start]:
     """Starts a worker on the fake broker in a thread; stops it after the test."""
     running: list[tuple[Worker, threading.Thread]] = []

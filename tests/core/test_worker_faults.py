@@ -43,18 +43,6 @@ Start = Callable[..., Worker]
 
 
 @pytest.fixture
-def broker() -> Iterator[FakeBroker]:
-    fake = FakeBroker()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
 def memory() -> TaskMemory:
     return TaskMemory()
 
