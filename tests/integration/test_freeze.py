@@ -67,8 +67,16 @@ def test_a_frozen_network_is_lost_within_the_bound_and_duplicates_are_named(
         proxy.freeze()
         recorder.wait_count(TaskFinished, 2, timeout=10)  # acked into the frozen network
 
-        lost = recorder.wait_count(WorkerReconnecting, 2, timeout=25)
-        for event in lost:
+        names = {status.name for status in pool.snapshot()}
+        recorder.wait_for(
+            lambda: {e.worker for e in recorder.of(WorkerReconnecting)} >= names, timeout=25
+        )
+        # Each worker's first reconnect is the silence bound. (A reconnect that follows
+        # may meet the node's own trouble, e.g. a 541 on consume under load: not this test's.)
+        first: dict[str, WorkerReconnecting] = {}
+        for event in recorder.of(WorkerReconnecting):
+            first.setdefault(event.worker, event)
+        for event in first.values():
             assert event.at - frozen <= 15 + 1.5  # silence bound, plus the slice and the GIL
             assert "no traffic from the broker for" in event.reason
             assert event.reason.startswith("Lost the connection to the broker at ")
