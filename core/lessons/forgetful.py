@@ -40,7 +40,7 @@ class Forgotten:
             return self._count
 
 
-class ForgetfulChannel(BlockingChannel):
+class ForgetfulChannel(BlockingChannel):  # type: ignore[misc]  # pika: untyped
     """A channel whose ``basic_ack`` sends nothing (set up by ``ForgetfulConnection``)."""
 
     forgotten: Forgotten
@@ -50,7 +50,7 @@ class ForgetfulChannel(BlockingChannel):
         self.forgotten.add()
 
 
-class ForgetfulConnection(BlockingConnection):
+class ForgetfulConnection(BlockingConnection):  # type: ignore[misc]  # pika: untyped
     """A ``BlockingConnection`` whose channels forget every ack.
 
     Args:
@@ -66,7 +66,7 @@ class ForgetfulConnection(BlockingConnection):
         """A channel like any other, except that its acks are forgotten."""
         channel = super().channel(channel_number)
         channel.__class__ = ForgetfulChannel  # same layout; only basic_ack differs
-        channel.forgotten = self._forgotten  # type: ignore[attr-defined]
+        channel.forgotten = self._forgotten
         return channel
 
 
