@@ -22,7 +22,15 @@ import pika
 import pika.exceptions as pe
 
 from core import pika_internals
-from core.events import ProducerEvent, TaskFinished, TaskStarted, WorkerConnected, WorkerEvent
+from core.errors import BrokerError
+from core.events import (
+    ProducerEvent,
+    TaskFinished,
+    TaskStarted,
+    WorkerConnected,
+    WorkerEvent,
+    WorkerFailed,
+)
 from core.local_broker import LocalBroker
 from core.management import ManagementApi, ManagementError
 from core.pool import WorkerPool
@@ -115,6 +123,11 @@ class Lab:
         if name not in self._queues:
             self._queues.append(name)
 
+    @property
+    def owned_queues(self) -> tuple[str, ...]:
+        """Every queue the lesson made or will make (``close()`` deletes them)."""
+        return tuple(self._queues)
+
     def connect(self) -> pika.BlockingConnection:
         """A short-lived connection for declares and counts (close it)."""
         return pika.BlockingConnection(self.settings.pika_parameters())
@@ -204,15 +217,27 @@ class Lab:
         return pool
 
     def start_workers(self, pool: WorkerPool, count: int) -> list[str]:
-        """Add ``count`` workers and wait until each is consuming."""
+        """Add ``count`` workers and wait until each is consuming.
+
+        Raises:
+            BrokerError: a worker gave up (the broker is unreachable or refused it).
+        """
         names = pool.add(count)
-        self.wait_for(
-            lambda: all(
-                any(isinstance(e, WorkerConnected) and e.worker == n for e in self.events)
-                for n in names
-            ),
-            f"{count} worker(s) consuming",
-        )
+
+        def ended(name: str) -> WorkerEvent | None:
+            return next(
+                (
+                    e
+                    for e in self.events
+                    if e.worker == name and isinstance(e, WorkerConnected | WorkerFailed)
+                ),
+                None,
+            )
+
+        self.wait_for(lambda: all(ended(n) is not None for n in names), f"{count} worker(s)")
+        failed = [e for e in map(ended, names) if isinstance(e, WorkerFailed)]
+        if failed:
+            raise BrokerError(failed[0].message)
         return names
 
     def on_worker_event(self, event: WorkerEvent) -> None:
@@ -317,7 +342,6 @@ class Lab:
                 else:
                     if channel.is_open:
                         channel.close()
-            self._queues.clear()
         finally:
             if connection.is_open:
                 connection.close()
