@@ -19,8 +19,8 @@ from typing import TextIO
 import pika.exceptions as pe
 
 from core.errors import BrokerError, describe
+from core.lessons import catalog
 from core.lessons.base import Lesson, Outcome, run_lesson
-from core.lessons.catalog import LESSONS, find
 from core.lessons.lab import DEFAULT_DOT_SECONDS, Lab, LabConfig
 from core.lessons.report import LessonRun, write_report
 from core.local_broker import LocalBrokerError, find_server
@@ -91,14 +91,14 @@ def main(argv: Sequence[str], *, out: TextIO | None = None) -> int:
     except SystemExit as exc:  # argparse: --help gives 0, errors 2
         return int(exc.code or 0)
     if args.action == "list":
-        width = max(len(name) for name in LESSONS)
-        for name, lesson in LESSONS.items():
+        width = max(len(name) for name in catalog.LESSONS)
+        for name, lesson in catalog.LESSONS.items():
             print(f"{name:<{width}}  {lesson.summary}", file=stream)
         return EXIT_OK
     _quiet_logs(args.verbose)
     try:
-        names = list(LESSONS) if args.names == ["all"] else list(dict.fromkeys(args.names))
-        lessons = [find(name) for name in names]
+        names = list(catalog.LESSONS) if args.names == ["all"] else list(dict.fromkeys(args.names))
+        lessons = [catalog.find(name) for name in names]
     except KeyError as exc:
         print(f"kanin: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
