@@ -77,20 +77,21 @@ class PublisherConfirms(Lesson):
         self.halves: dict[str, _Half] = {}
         self._confirmed = 0
         self._confirmed_lock = threading.Condition()
+        self._quit = threading.Event()
 
     def steps(self) -> list[Step]:
-        """Without confirms, then with them."""
+        """Both producers at once, one kill, one restart."""
         return [
             Step(
-                f"Without confirms: publish fast; kill the broker after {KILL_AFTER} "
-                "publishes returned; restart it; count the queue.",
-                self._plain,
+                "Two producers publish as fast as they can to two durable queues: one "
+                "without confirms, one with them.",
+                self._publish,
             ),
             Step(
-                f"With confirms: publish fast; kill the broker after {KILL_AFTER} confirms; "
-                "restart it; count the queue.",
-                self._confirmed_half,
+                f"Kill the broker once each believes {KILL_AFTER} tasks sent (SIGKILL).",
+                self._kill,
             ),
+            Step("Restart the broker and count both queues.", self._count),
         ]
 
     def _node(self) -> LocalBroker:
@@ -99,21 +100,39 @@ class PublisherConfirms(Lesson):
             raise RuntimeError("This lesson kills the broker: run it on Kanin's own node.")
         return node
 
-    def _plain(self) -> None:
-        node = self._node()
-        queue = self.queues["plain"]
-        self.lab.declare(queue)
-        sent = [0]
-        enough = threading.Event()
-        thread = threading.Thread(
-            target=self._publish_plain, args=(queue, sent, enough), name="kanin-lesson-plain"
+    def _publish(self) -> None:
+        self._node()  # refuse before publishing anything
+        plain = self.queues["plain"]
+        self.lab.declare(plain)
+        self._sent = [0]
+        self._enough = threading.Event()
+        self._thread = threading.Thread(
+            target=self._publish_plain,
+            args=(plain, self._sent, self._enough),
+            name="kanin-lesson-plain",
+            daemon=True,
         )
-        thread.start()
-        enough.wait(60)
-        kill_node(node)
-        thread.join(30)
-        node.start()
-        self.halves["plain"] = _Half(sent[0], self.lab.count(queue.name).ready)
+        self._thread.start()
+        self._producer = Producer(self.lab.settings, self.queues["confirmed"], self)
+        self._producer.start()
+        self._futures = self._producer.submit(Task.new(TEXT) for _ in range(KILL_AFTER * 10))
+
+    def _kill(self) -> None:
+        deadline = time.monotonic() + 60
+        self._enough.wait(60)
+        with self._confirmed_lock:
+            while self._confirmed < KILL_AFTER and time.monotonic() < deadline:
+                self._confirmed_lock.wait(0.1)
+        kill_node(self._node())
+        self._thread.join(30)
+        self._producer.close(timeout=10, drain=False)
+
+    def _count(self) -> None:
+        self._node().start()
+        believed = sum(1 for f in self._futures if f.done() and f.exception() is None)
+        count = self.lab.count
+        self.halves["plain"] = _Half(self._sent[0], count(self.queues["plain"].name).ready)
+        self.halves["confirmed"] = _Half(believed, count(self.queues["confirmed"].name).ready)
 
     def _publish_plain(self, queue: QueueSpec, sent: list[int], enough: threading.Event) -> None:
         """Publish without confirms until the connection dies, counting publishes that returned."""
@@ -121,6 +140,9 @@ class PublisherConfirms(Lesson):
             connection = pika.BlockingConnection(self.lab.settings.pika_parameters())
             channel = connection.channel()
             for _ in range(LIMIT):
+                if self._quit.is_set():
+                    connection.close()
+                    return
                 task = Task.new(TEXT)
                 channel.basic_publish("", queue.name, task.body, properties_for(task))
                 sent[0] += 1
@@ -139,21 +161,13 @@ class PublisherConfirms(Lesson):
                 self._confirmed_lock.notify_all()
         super().on_producer_event(event)
 
-    def _confirmed_half(self) -> None:
-        node = self._node()
-        queue = self.queues["confirmed"]
-        producer = Producer(self.lab.settings, queue, self, keep_trying=False)
-        producer.start()
-        futures = producer.submit(Task.new(TEXT) for _ in range(KILL_AFTER * 10))
-        deadline = time.monotonic() + 60
-        with self._confirmed_lock:
-            while self._confirmed < KILL_AFTER and time.monotonic() < deadline:
-                self._confirmed_lock.wait(0.1)
-        kill_node(node)
-        producer.close(timeout=10, drain=False)
-        believed = sum(1 for f in futures if f.done() and f.exception() is None)
-        node.start()
-        self.halves["confirmed"] = _Half(believed, self.lab.count(queue.name).ready)
+    def close(self) -> None:
+        """Close the producer (if still open), then the workers and queues."""
+        self._quit.set()
+        producer = getattr(self, "_producer", None)
+        if producer is not None:
+            producer.close(timeout=5, drain=False)
+        super().close()
 
     def outcome(self) -> Outcome:
         """Believed sent vs queued, both ways."""
