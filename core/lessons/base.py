@@ -10,6 +10,7 @@ reported in whichever thread the lesson's step or worker runs in.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -186,33 +187,82 @@ class Lesson(abc.ABC):
         self.report(ProducerActivity(self.name, event.at, event))
 
 
+class Walk:
+    """Runs a lesson one step at a time, as a presenter advances it.
+
+    Each ``advance()`` runs the next step (blocking: call it off a GUI
+    thread); after the last step it computes the outcome and closes the
+    lesson. A step that raises ends the walk with a failed outcome whose
+    ``error`` says why; ``abort()`` ends it early. Either way the lesson is
+    closed (its workers ended, its queues deleted) exactly once.
+
+    Args:
+        lesson: a fresh lesson (to run a lesson again, make a new one).
+    """
+
+    def __init__(self, lesson: Lesson) -> None:
+        self.lesson = lesson
+        self.steps = lesson.steps()
+        self.index = 0
+        """The next step to run."""
+        self.outcome: Outcome | None = None
+        self._started = time.monotonic()
+
+    @property
+    def done(self) -> bool:
+        """True once the walk has its outcome."""
+        return self.outcome is not None
+
+    @property
+    def caption(self) -> str:
+        """The next step's caption ("" when every step ran)."""
+        return self.steps[self.index].caption if self.index < len(self.steps) else ""
+
+    def advance(self) -> Outcome | None:
+        """Run the next step; returns the outcome once the lesson has ended, else ``None``."""
+        if self.outcome is not None:
+            return self.outcome
+        lesson = self.lesson
+        try:
+            if self.index < len(self.steps):
+                step = self.steps[self.index]
+                lesson.report(StepStarted(lesson.name, time.monotonic(), self.index, step.caption))
+                step.action()
+                lesson.report(StepFinished(lesson.name, time.monotonic(), self.index))
+                self.index += 1
+                if self.index < len(self.steps):
+                    return None
+            return self._end(lesson.outcome())
+        except Exception as exc:  # noqa: BLE001 - any failure becomes an outcome that says so
+            log.warning("lesson %s failed: %s", lesson.name, exc, exc_info=True)
+            return self._end(
+                Outcome(
+                    lesson.name, False, {}, [f"The lesson could not finish: {exc}"], error=str(exc)
+                )
+            )
+
+    def abort(self, reason: str = "The lesson was stopped before its end.") -> Outcome:
+        """End the walk now (the lesson is closed); returns its (failed) outcome."""
+        if self.outcome is not None:
+            return self.outcome
+        return self._end(Outcome(self.lesson.name, False, {}, [reason], error=reason))
+
+    def _end(self, outcome: Outcome) -> Outcome:
+        try:
+            self.lesson.close()
+        finally:
+            self.outcome = dataclasses.replace(outcome, seconds=time.monotonic() - self._started)
+            self.lesson.report(OutcomeReady(self.lesson.name, time.monotonic(), self.outcome))
+        return self.outcome
+
+
 def run_lesson(lesson: Lesson) -> Outcome:
     """Run every step straight through, then compute the outcome; always closes the lesson.
 
     A broker failure ends the lesson with a failed outcome whose ``error`` says why.
     """
-    started = time.monotonic()
-    try:
-        for index, step in enumerate(lesson.steps()):
-            lesson.report(StepStarted(lesson.name, time.monotonic(), index, step.caption))
-            step.action()
-            lesson.report(StepFinished(lesson.name, time.monotonic(), index))
-        outcome = lesson.outcome()
-    except Exception as exc:  # noqa: BLE001 - any failure becomes an outcome that says so
-        log.warning("lesson %s failed: %s", lesson.name, exc, exc_info=True)
-        outcome = Outcome(
-            lesson.name, False, {}, [f"The lesson could not finish: {exc}"], error=str(exc)
-        )
-    finally:
-        lesson.close()
-    outcome = Outcome(
-        outcome.lesson,
-        outcome.passed,
-        outcome.figures,
-        outcome.sentences,
-        outcome.sources,
-        time.monotonic() - started,
-        outcome.error,
-    )
-    lesson.report(OutcomeReady(lesson.name, time.monotonic(), outcome))
-    return outcome
+    walk = Walk(lesson)
+    while True:
+        outcome = walk.advance()
+        if outcome is not None:
+            return outcome

@@ -10,6 +10,7 @@ from core.lessons.base import (
     OutcomeReady,
     StepFinished,
     StepStarted,
+    Walk,
     run_lesson,
 )
 from core.lessons.catalog import LESSONS
@@ -114,3 +115,33 @@ def test_the_report_is_one_self_contained_file_with_every_card(tmp_path: Path) -
     assert "the broker went away" in text
     assert "src=" not in text
     assert "href=" not in text
+
+
+def test_a_walk_runs_one_step_per_advance_and_ends_with_the_outcome() -> None:
+    recorder = Recorder()
+    lesson = ScriptedLesson(CONFIG, recorder)
+    walk = Walk(lesson)
+    assert walk.caption == "First <step>."
+    assert walk.advance() is None
+    assert lesson.ran == [0]
+    assert walk.caption == "Second."
+    assert lesson.closed == 0
+    outcome = walk.advance()
+    assert outcome is not None
+    assert outcome.passed
+    assert walk.done
+    assert lesson.closed == 1
+    assert walk.advance() is outcome  # nothing runs twice
+    assert lesson.ran == [0, 1]
+
+
+def test_an_aborted_walk_closes_the_lesson_once_and_fails() -> None:
+    lesson = ScriptedLesson(CONFIG)
+    walk = Walk(lesson)
+    walk.advance()
+    outcome = walk.abort()
+    assert not outcome.passed
+    assert outcome.error
+    assert lesson.closed == 1
+    assert walk.abort() is outcome
+    assert lesson.ran == [0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,3 +96,16 @@ def test_lessons_that_break_the_broker_refuse_a_broker_kanin_does_not_manage(
     assert code == 2
     assert text == ""  # nothing ran
     assert "--local-broker" in capsys.readouterr().err
+
+
+def test_the_kanin_entry_point_runs_lesson_list_without_loading_qt() -> None:
+    script = (
+        "import sys; from desktop.launcher import main; code = main(['lesson', 'list']); "
+        "print('qt loaded' if 'PySide6' in sys.modules else 'no qt'); sys.exit(code)"
+    )
+    done = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("round-robin")
+    assert done.stdout.splitlines()[-1] == "no qt"
