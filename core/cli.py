@@ -22,15 +22,18 @@ from typing import TextIO
 
 from pika import BlockingConnection
 
+from core.attempts import DEFAULT_MAX_ATTEMPTS
 from core.budget import TaskBudget
 from core.errors import BrokerError, describe
 from core.events import TaskFinished, TaskStarted, WorkerConnected, WorkerEvent, WorkerFailed
 from core.local_broker import LocalBrokerError, find_server
 from core.local_flow import ManagedNode
+from core.policies import dead_letter_queue_name
 from core.pool import WorkerPool
 from core.producer import Producer
-from core.settings import DEFAULT_URL, ENV_VAR, ConnectionSettings, SettingsError
-from core.tasks import DEFAULT_MAX_WORK_SECONDS, DEFAULT_MESSAGE, Task
+from core.sender import NO_PROGRESS_LIMIT, Reporter, SendingStopped, send
+from core.settings import DEFAULT_URL, ENV_VAR, ConnectionSettings, SettingsError, read_password
+from core.tasks import DEFAULT_MAX_WORK_SECONDS, DEFAULT_MESSAGE
 from core.topology import DEFAULT_QUEUE, QueueSpec, QueueType, declare_queue
 from core.work import dot_work, poison_work
 from core.worker import AckMode, WorkerOptions
@@ -56,6 +59,16 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     """``--url`` (repeatable), ``--queue`` and ``--queue-type``, shared by every command."""
     parser.add_argument(
@@ -64,6 +77,13 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help=f"broker URL; repeat (or separate with commas) for a cluster. "
         f"Default: ${ENV_VAR}, else {DEFAULT_URL.replace('%', '%%')}",
+    )
+    parser.add_argument(
+        "--password-file",
+        metavar="FILE",
+        help="read the password from the first line of FILE ('-': standard input) instead "
+        f"of the URL, for every URL: a password in --url is visible to other users in the "
+        f"process list (${ENV_VAR} is not)",
     )
     parser.add_argument(
         "--queue", default=DEFAULT_QUEUE, help=f"queue name (default: {DEFAULT_QUEUE})"
@@ -95,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_connection_options(worker)
     worker.add_argument(
-        "--prefetch", type=_non_negative, default=1, help="prefetch count (default 1)"
+        "--prefetch",
+        type=_non_negative,
+        default=1,
+        help="prefetch count (default 1; 0 means unlimited)",
     )
     worker.add_argument(
         "--concurrency",
@@ -133,9 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--max-attempts",
         type=_positive,
-        default=None,
-        help="with --local-broker: a task failing this many times goes to <queue>.dead "
-        "(Kanin sets the dead-letter policy)",
+        default=DEFAULT_MAX_ATTEMPTS,
+        help="a task whose work fails this many times goes to <queue>.dead, on any broker "
+        f"(default {DEFAULT_MAX_ATTEMPTS}); each retry waits longer (1 s, 2 s, 4 s... up to "
+        "60 s). With --local-broker Kanin also sets the dead-letter policy",
     )
 
     new_task = commands.add_parser(
@@ -145,6 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_connection_options(new_task)
     new_task.add_argument("--count", type=_positive, default=1, help="how many copies to send")
+    new_task.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="give up (exit 1) when the broker has not confirmed every task within SECONDS; "
+        "without it, a block by the broker (a resource alarm) is waited out and only "
+        f"{NO_PROGRESS_LIMIT:.0f} s without any confirm end the command",
+    )
     new_task.add_argument(
         "message",
         nargs="*",
@@ -184,17 +217,18 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return EXIT_USAGE
     try:
         settings = ConnectionSettings.resolve(args.url)
+        if args.password_file:
+            settings = settings.with_password(read_password(args.password_file))
         queue = QueueSpec(args.queue, QueueType(args.queue_type))
     except (SettingsError, ValueError) as exc:
         print(f"kanin: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.command == "worker" and args.max_attempts and not args.local_broker:
+    if args.command == "worker" and args.poison and not args.local_broker:
         print(
-            "kanin: --max-attempts needs --local-broker, where Kanin sets the dead-letter "
-            "policy itself; on another broker set it with core.policies.setup_dead_lettering.",
+            f"kanin: tasks failing {args.max_attempts} times go to "
+            f"'{dead_letter_queue_name(queue.name)}'.",
             file=sys.stderr,
         )
-        return EXIT_USAGE
     if args.command == "worker" and args.local_broker:
         return run_with_local_broker(args, queue, stream)
     if args.command == "worker":
@@ -258,24 +292,20 @@ def run_new_task(
 ) -> int:
     """``kanin new-task``: publish with confirms and print `` [x] Sent <message>``."""
     message = " ".join(args.message) or DEFAULT_MESSAGE
-    producer = Producer(settings, queue)
+    if not args.verbose:  # the reporter prints the producer's warnings as one line each
+        logging.getLogger("core.producer").setLevel(logging.ERROR)
+    reporter = Reporter(sys.stderr, can_give_up=args.timeout is None)
+    producer = Producer(settings, queue, reporter)
     try:
         report = producer.start()
         if report is not None and report.adopted:
             print(f"kanin: {report.describe()}", file=sys.stderr)
-        tasks = [Task.new(message) for _ in range(args.count)]
-        for future in producer.submit(tasks):
-            future.result(timeout=60)
-            print(f" [x] Sent {message}", file=out, flush=args.count == 1)
-    except BrokerError as exc:
+        send(producer, message, args.count, out, timeout=args.timeout)
+    except (BrokerError, SendingStopped) as exc:
         print(f"kanin: {exc}", file=sys.stderr)
         return EXIT_BROKER
-    except TimeoutError:
-        print("kanin: the broker did not confirm the tasks within 60 s.", file=sys.stderr)
-        return EXIT_BROKER
     finally:
-        producer.close(timeout=5)
-    out.flush()
+        producer.close(timeout=5, drain=False)
     return EXIT_OK
 
 
@@ -316,6 +346,12 @@ def run_workers(
 ) -> int:
     """``kanin worker``: run workers until a signal, ``--max-tasks`` or a fatal error."""
     printer = _Printer(out)
+    if args.prefetch == 0 and not args.auto_ack:
+        print(
+            "kanin: --prefetch 0 means unlimited: the broker pushes every ready task to "
+            "these workers at once, with no fair dispatch (use 1 for the tutorial's).",
+            file=sys.stderr,
+        )
     budget = TaskBudget(args.max_tasks) if args.max_tasks else None
     options = WorkerOptions(
         prefetch=args.prefetch,

@@ -116,3 +116,21 @@ def is_fatal(exc: BaseException) -> bool:
     if "ACCESS_REFUSED" in text or "NOT_ALLOWED" in text:
         return True
     return isinstance(_inner(exc), socket.gaierror | ssl.SSLError)
+
+
+def describe_lost(exc: BaseException, address: BrokerAddress | None = None) -> str:
+    """Like ``describe``, for a connection that had been open: never "cannot connect".
+
+    Args:
+        exc: why the connection ended.
+        address: the broker it was open to, if known.
+
+    Returns:
+        One sentence without the password.
+    """
+    text = describe(exc, address)
+    where = f"the broker at {address.endpoint}" if address else "the broker"
+    prefix = f"Cannot connect to {where}: "
+    if text.startswith(prefix):
+        return f"Lost the connection to {where}: {text[len(prefix) :]}"
+    return text

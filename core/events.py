@@ -54,6 +54,16 @@ class WorkerConnected(WorkerEvent):
 
 
 @dataclass(frozen=True)
+class TaskDelivered(WorkerEvent):
+    """A delivery arrived while the worker was busy: it waits in the worker's buffer (prefetch).
+
+    Reported only for deliveries that wait; one started at once reports ``TaskStarted`` only.
+    """
+
+    delivery: Delivery
+
+
+@dataclass(frozen=True)
 class TaskStarted(WorkerEvent):
     """A delivery arrived and its work began."""
 
@@ -115,6 +125,78 @@ class WorkerKilled(WorkerEvent):
 class WorkerFailed(WorkerEvent):
     """The worker gave up on an error it cannot recover from."""
 
+    message: str
+
+
+@dataclass(frozen=True)
+class TaskTakenBack(WorkerEvent):
+    """The broker closed the channel under a running task and requeued it; the work stopped.
+
+    Attributes:
+        task_id: the task.
+        reason: why, in words (e.g. the broker's consumer timeout).
+        timeout_ms: the broker's consumer timeout when that was the cause.
+    """
+
+    task_id: str
+    reason: str
+    timeout_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class TaskTooLong(WorkerEvent):
+    """A task about to start needs more work time than the broker's consumer timeout allows."""
+
+    task_id: str
+    work_seconds: float
+    timeout_seconds: float
+    message: str
+
+
+@dataclass(frozen=True)
+class TaskRedelivered(WorkerEvent):
+    """A redelivered task arrived (sent before ``TaskStarted``).
+
+    Attributes:
+        task_id: the task.
+        duplicate: True when this process already did it and acknowledged it:
+            the ack never reached the broker, so the work runs a second time
+            (what at-least-once delivery allows).
+    """
+
+    task_id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class QueueUnavailable(WorkerEvent):
+    """The queue has answered only with internal errors for a while; the worker keeps retrying.
+
+    Attributes:
+        queue: the queue.
+        node: the broker (``host:port``, with the node's name when known).
+        since: seconds it has been failing.
+        message: the sentence to show.
+    """
+
+    queue: str
+    node: str
+    since: float
+    message: str
+
+
+@dataclass(frozen=True)
+class QueueAvailable(WorkerEvent):
+    """A queue reported by ``QueueUnavailable`` answers again."""
+
+    queue: str
+
+
+@dataclass(frozen=True)
+class QueueRecreated(WorkerEvent):
+    """The queue was deleted under the worker; the worker declared it again and consumes."""
+
+    queue: str
     message: str
 
 
@@ -184,6 +266,58 @@ class TasksRejected(ProducerEvent):
 
     task_ids: tuple[str, ...]
     reason: str
+
+
+@dataclass(frozen=True)
+class ProducerBlocked(ProducerEvent):
+    """The broker blocked the producer's connection (a resource alarm): publishing waits.
+
+    The connection stays open and nothing is published again: the tasks sent
+    before the block are confirmed once it lifts. It ends with
+    ``ProducerUnblocked``, or with ``ProducerDisconnected`` if the connection
+    goes (a new connection starts unblocked).
+
+    Attributes:
+        reason: the broker's words, e.g. ``low on memory`` or ``low on disk``.
+    """
+
+    reason: str
+
+    @property
+    def alarm(self) -> str:
+        """The alarm in plain words: ``memory alarm``, ``disk alarm`` or the broker's reason."""
+        text = self.reason.lower()
+        if "memory" in text:
+            return "memory alarm: the broker is low on memory"
+        if "disk" in text:
+            return "disk alarm: the broker is low on disk space"
+        return f"resource alarm: {self.reason}" if self.reason else "resource alarm"
+
+
+@dataclass(frozen=True)
+class ProducerUnblocked(ProducerEvent):
+    """The broker lifted its block: publishing goes on."""
+
+
+@dataclass(frozen=True)
+class ProducerStalled(ProducerEvent):
+    """Published tasks await the broker's confirm for longer than the producer's bound.
+
+    Reported while the connection is open and not blocked (``ProducerBlocked``
+    explains that wait), again every bound while it lasts; the next
+    ``TasksConfirmed`` shows that the broker answers again.
+
+    Attributes:
+        oldest_age: seconds since the oldest unconfirmed task was published.
+        count: tasks published and not yet confirmed.
+        waiting: every task not settled yet (unconfirmed, or not published yet).
+        queue: the queue the tasks were published to.
+    """
+
+    oldest_age: float
+    count: int
+    waiting: int
+    queue: str = ""
 
 
 class ProducerObserver(Protocol):

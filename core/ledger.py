@@ -3,130 +3,27 @@
 Records keep the order Kanin first saw the tasks and are found by id through a
 dict (fast with 100,000 tasks). The transition policy lives here: a task a
 worker gave back *returned* to the queue and will be *redelivered*; with
-auto-ack the broker had already forgotten it, so it is *lost* (failed); a
-failing task not requeued was *dead-lettered* (manual acks) or *failed*.
+auto-ack the broker had already forgotten it, so it is *lost*; a failing task
+not requeued was *dead-lettered* (manual acks) or *failed*. A task a worker
+received behind its current one is *delivered, waiting on W-n* until it starts.
 Views learn of changes in batches: new records wait until ``show_new()`` and
 changed positions until ``take_changed()``.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable, Sequence
 
-from core.tasks import Delivery, Task, preview
+from core.records import (
+    FINAL_STATES,
+    REJECTABLE_STATES,
+    UNSENT_STATES,
+    TaskRecord,
+    TaskState,
+)
+from core.tasks import Delivery, Task
 
-
-class TaskState(enum.Enum):
-    """Where a task is in its life, as the table shows it."""
-
-    SENDING = "sending"
-    WAITING = "waiting for broker"
-    QUEUED = "queued"
-    RUNNING = "running"
-    REDELIVERED = "redelivered"
-    RETRYING = "failed, retrying"
-    DONE = "done"
-    FAILED = "failed"
-    DEAD_LETTERED = "dead-lettered"
-
-    @property
-    def final(self) -> bool:
-        """True for states a task does not leave (done, failed, dead-lettered)."""
-        return self in _FINAL
-
-
-_FINAL = (TaskState.DONE, TaskState.FAILED, TaskState.DEAD_LETTERED)
-_UNSENT = (TaskState.SENDING, TaskState.WAITING)
-_REJECTABLE = (TaskState.SENDING, TaskState.WAITING, TaskState.QUEUED)
-
-
-class TaskRecord:
-    """One task as the ledger knows it (one thread only: the GUI thread in the window).
-
-    Attributes:
-        task_id: the task's id (``message_id``, or ``ext-...`` for other producers' tasks).
-        body: a printable preview of the body (made when first read).
-        state: where the task is.
-        worker: the worker running it or that ran it last.
-        attempts: every worker that took it, in order.
-        delivery_count: deliveries so far (from the broker when it counts them).
-        enqueued: wall-clock time it was created, if known.
-        started: wall-clock time the last delivery started.
-        finished: wall-clock time it was acknowledged.
-        duration: seconds of work of the successful delivery.
-        note: why it failed or came back.
-        redelivered: True once it has been given back to the queue at least once.
-        row: its place among the shown records, from 0 (-1 until ``Ledger.show_new()``).
-    """
-
-    __slots__ = (
-        "task_id",
-        "_body",
-        "_raw",
-        "state",
-        "worker",
-        "attempts",
-        "delivery_count",
-        "enqueued",
-        "started",
-        "finished",
-        "duration",
-        "note",
-        "redelivered",
-        "row",
-    )
-
-    def __init__(
-        self, task_id: str, body: str | bytes, state: TaskState, enqueued: float | None
-    ) -> None:
-        self.task_id = task_id
-        # Raw bytes (another producer's task) are previewed when first shown, not
-        # for every delivery that flies past in a flood of zero-second tasks.
-        self._body = body if isinstance(body, str) else ""
-        self._raw = body if isinstance(body, bytes) else None
-        self.state = state
-        self.worker = ""
-        self.attempts: list[str] = []
-        self.delivery_count = 0
-        self.enqueued = enqueued
-        self.started: float | None = None
-        self.finished: float | None = None
-        self.duration: float | None = None
-        self.note = ""
-        self.redelivered = False
-        self.row = -1
-
-    @property
-    def body(self) -> str:
-        """A printable preview of the body."""
-        if self._raw is not None:
-            self._body = preview(self._raw)
-            self._raw = None
-        return self._body
-
-    @property
-    def state_text(self) -> str:
-        """The state in words, e.g. ``running on W-2`` or ``done (redelivered)``."""
-        if self.state is TaskState.RUNNING:
-            text = f"running on {self.worker}"
-        elif self.state is TaskState.RETRYING and self.delivery_count:
-            text = f"failed (delivery {self.delivery_count}), retrying"
-        elif self.state is TaskState.DEAD_LETTERED and self.delivery_count:
-            text = f"dead-lettered after {self.delivery_count} deliveries"
-        else:
-            text = str(self.state.value)
-        if self.redelivered and self.state in (TaskState.RUNNING, TaskState.DONE):
-            text += " (redelivered)"
-        return text
-
-    def matches(self, state: TaskState | None) -> bool:
-        """True when the record belongs under a state filter (``None``: every record)."""
-        if state is None:
-            return True
-        if state is TaskState.REDELIVERED:
-            return self.redelivered or self.state is TaskState.REDELIVERED
-        return self.state is state
+__all__ = ["Ledger", "TaskRecord", "TaskState", "Transition"]
 
 
 Transition = Callable[[TaskRecord, "TaskState | None"], None]
@@ -150,6 +47,7 @@ class Ledger:
         self._counts: dict[TaskState, int] = dict.fromkeys(TaskState, 0)
         self._frontier = 0
         self._listener: Transition | None = None
+        self._held: dict[str, set[str]] = {}  # worker -> tasks delivered to it, not started
 
     # ----------------------------------------------------------------- queries
 
@@ -178,7 +76,7 @@ class Ledger:
         """
         records = self._records
         position = min(self._frontier, len(records))
-        while position < len(records) and records[position].state in _FINAL:
+        while position < len(records) and records[position].state in FINAL_STATES:
             position += 1
         self._frontier = position
         return position
@@ -214,12 +112,12 @@ class Ledger:
 
     def clear_finished(self) -> int:
         """Forget the records in a final state; returns how many went away (positions anew)."""
-        gone = [r for r in self._records if r.state in _FINAL]
+        gone = [r for r in self._records if r.state in FINAL_STATES]
         for record in gone:
             del self._by_id[record.task_id]
             self._counts[record.state] -= 1
         if gone:
-            self._records[:] = [r for r in self._records if r.state not in _FINAL]
+            self._records[:] = [r for r in self._records if r.state not in FINAL_STATES]
             for position, record in enumerate(self._records):
                 record.row = position
             self._changed.clear()
@@ -260,7 +158,7 @@ class Ledger:
         """The broker confirmed these tasks: *sending* (or *waiting*) becomes *queued*."""
         for task_id in task_ids:
             record = self._by_id.get(task_id)
-            if record is not None and record.state in _UNSENT:
+            if record is not None and record.state in UNSENT_STATES:
                 self._move(record, TaskState.QUEUED)
 
     def mark_waiting(self, task_ids: Iterable[str]) -> None:
@@ -281,18 +179,16 @@ class Ledger:
         """The broker refused these tasks, or they could not be sent: they failed."""
         for task_id in task_ids:
             record = self._by_id.get(task_id)
-            if record is not None and record.state in _REJECTABLE:
+            if record is not None and record.state in REJECTABLE_STATES:
                 record.note = reason
                 self._move(record, TaskState.FAILED)
 
     def mark_started(self, worker: str, delivery: Delivery, at: float) -> None:
         """A worker took a task; unknown tasks (other producers') are added here."""
-        record = self._by_id.get(delivery.task_id)
-        if record is None:
-            record = TaskRecord(delivery.task_id, delivery.body, TaskState.QUEUED, delivery.created)
-            if delivery.foreign:
-                record.note = "Published by another producer."
-            self._add(record)
+        record = self._record_of(delivery)
+        held = self._held.get(worker)
+        if held:
+            held.discard(delivery.task_id)
         if delivery.redelivered:
             record.redelivered = True
         record.worker = worker
@@ -302,6 +198,41 @@ class Ledger:
         record.finished = None
         record.duration = None
         self._move(record, TaskState.RUNNING)
+
+    def mark_delivered(self, worker: str, delivery: Delivery) -> None:
+        """A worker received a task behind its current one: *delivered, waiting on* it."""
+        record = self._record_of(delivery)
+        if record.state.final or record.state is TaskState.RUNNING:
+            return
+        record.worker = worker
+        self._held.setdefault(worker, set()).add(record.task_id)
+        self._move(record, TaskState.DELIVERED)
+
+    def release(self, worker: str, why: str, *, lost: bool) -> int:
+        """A worker ended or lost its connection: the tasks waiting on it went back, or are lost.
+
+        Args:
+            worker: the worker.
+            why: what happened to it, e.g. ``its worker was killed``.
+            lost: auto-ack: the broker had forgotten them on delivery.
+
+        Returns:
+            How many tasks were waiting on it.
+        """
+        count = 0
+        for task_id in self._held.pop(worker, ()):
+            record = self._by_id.get(task_id)
+            if record is None or record.state is not TaskState.DELIVERED or record.worker != worker:
+                continue
+            count += 1
+            if lost:
+                record.note = f"auto-ack, {why} before starting it"
+                self._move(record, TaskState.LOST)
+            else:
+                record.note = f"{worker} had not started it ({why}); it is back in the queue."
+                record.redelivered = True
+                self._move(record, TaskState.REDELIVERED)
+        return count
 
     def mark_finished(self, worker: str, task_id: str, duration: float, at: float) -> None:
         """A worker acknowledged a task: it is done."""
@@ -364,13 +295,11 @@ class Ledger:
         With manual acks the broker requeues it (it is redelivered later); with
         auto-ack the broker had counted it as acknowledged on delivery: it is lost.
         """
-        if auto_ack:
-            note = (
-                f"Lost: {worker} stopped ({reason}) after the broker had "
-                "already counted it as acknowledged (auto-ack)."
-            )
-        else:
-            note = f"{worker} gave it back ({reason}); it is back in the queue."
+        note = (
+            f"auto-ack, its worker stopped ({reason})"
+            if auto_ack
+            else f"{worker} gave it back ({reason}); it is back in the queue."
+        )
         self._give_back(task_id, worker, note, lost=auto_ack)
         return not auto_ack
 
@@ -380,15 +309,11 @@ class Ledger:
         The broker requeues a killed worker's unacknowledged task; with auto-ack
         there was nothing unacknowledged, so the task is lost.
         """
-        if auto_ack:
-            note = (
-                f"Lost: {worker} was killed, and with auto-ack the broker had "
-                "already forgotten the task."
-            )
-        else:
-            note = (
-                f"{worker} was killed before acknowledging it; the broker put it back in the queue."
-            )
+        note = (
+            "auto-ack, its worker was killed"
+            if auto_ack
+            else f"{worker} was killed before acknowledging it; the broker requeued it."
+        )
         self._give_back(task_id, worker, note, lost=auto_ack)
         return not auto_ack
 
@@ -400,7 +325,7 @@ class Ledger:
             record.note = note
             if not lost:
                 record.redelivered = True
-            self._move(record, TaskState.FAILED if lost else TaskState.REDELIVERED)
+            self._move(record, TaskState.LOST if lost else TaskState.REDELIVERED)
         elif not lost and record.worker != worker and worker in record.attempts:
             # The broker requeued it at once and another worker took it before this
             # report arrived: say why it came back, and leave its state alone.
@@ -423,6 +348,16 @@ class Ledger:
 
     # ----------------------------------------------------------------- bookkeeping
 
+    def _record_of(self, delivery: Delivery) -> TaskRecord:
+        """The record of a delivered task; another producer's task is added (as queued)."""
+        record = self._by_id.get(delivery.task_id)
+        if record is None:
+            record = TaskRecord(delivery.task_id, delivery.body, TaskState.QUEUED, delivery.created)
+            if delivery.foreign:
+                record.note = "Published by another producer."
+            self._add(record)
+        return record
+
     def _add(self, record: TaskRecord) -> None:
         if record.task_id in self._by_id:
             return
@@ -439,7 +374,7 @@ class Ledger:
         row = record.row
         if row >= 0:
             self._changed.add(row)
-            if row < self._frontier and state not in _FINAL:
+            if row < self._frontier and state not in FINAL_STATES:
                 self._frontier = row
 
     def _move_and_tell(self, record: TaskRecord, state: TaskState) -> None:

@@ -6,9 +6,15 @@ The routing is done by a RabbitMQ **policy** on the work queue::
 
     dead-letter-exchange     ""                 (the default exchange)
     dead-letter-routing-key  "<queue>.dead"
-    delivery-limit           max_attempts       (quorum queues only: RabbitMQ 3.10
+    delivery-limit           max_attempts - 1   (quorum queues only: RabbitMQ 3.10
                                                  does not apply a policy with this key
                                                  to a classic queue at all)
+
+The broker's ``delivery-limit`` counts *returns*, not deliveries: a quorum
+queue dead-letters a task returned more than ``delivery-limit`` times, that
+is after ``delivery-limit + 1`` deliveries. A limit of ``max_attempts`` would
+let a fourth delivery through for 3 attempts; ``max_attempts - 1`` makes the
+broker's backstop agree with the worker's count.
 
 A policy, unlike an ``x-`` argument in the declare, is ignored by the
 equivalence check, so the tutorial's scripts, which declare the queue with
@@ -70,7 +76,8 @@ def policy_definition(
 
     Args:
         queue: the work queue.
-        max_attempts: deliveries a task may have before it is dead-lettered.
+        max_attempts: deliveries a task may have before it is dead-lettered (the
+            broker's ``delivery-limit`` is one less: it counts returns).
         queue_type: the work queue's type; ``delivery-limit`` is for quorum queues only.
 
     Returns:
@@ -83,7 +90,7 @@ def policy_definition(
         "dead-letter-routing-key": dead_letter_queue_name(queue),
     }
     if queue_type is QueueType.QUORUM:
-        definition["delivery-limit"] = max_attempts
+        definition["delivery-limit"] = max_attempts - 1  # returns, not deliveries
     return definition
 
 

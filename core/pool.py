@@ -11,8 +11,8 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from core.budget import TaskBudget
 from core.events import WorkerObserver
@@ -88,8 +88,11 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._members: dict[str, _Member] = {}
 
-    def add(self, count: int = 1) -> list[str]:
+    def add(self, count: int = 1, *, keep_names: Sequence[str] = ()) -> list[str]:
         """Add and start ``count`` workers; returns their names.
+
+        ``keep_names`` gives the first workers these names (a window restarting its
+        workers on new settings keeps their names); later ones are numbered on.
 
         Without ``connecting_at_once`` the threads are started here, one after
         the other. With it, a short-lived starter thread starts them, each when
@@ -102,8 +105,8 @@ class WorkerPool:
         """
         names: list[str] = []
         members: list[_Member] = []
-        for _ in range(count):
-            name = f"{self._prefix}-{next(self._numbers)}"
+        for index in range(count):
+            name = keep_names[index] if index < len(keep_names) else self._next_name()
             worker = self._factory(
                 name,
                 self.settings,
@@ -131,6 +134,21 @@ class WorkerPool:
             )
             starter.start()
         return names
+
+    def set_max_attempts(self, attempts: int | None) -> None:
+        """Running and new workers dead-letter a task at its ``attempts``-th failure."""
+        self.options = replace(self.options, max_attempts=attempts)
+        with self._lock:
+            members = list(self._members.values())
+        for member in members:
+            member.worker.set_max_attempts(attempts)
+
+    def _next_name(self) -> str:
+        while True:
+            name = f"{self._prefix}-{next(self._numbers)}"
+            with self._lock:
+                if name not in self._members:
+                    return name
 
     def kill(self, name: str) -> None:
         """Crash the named worker (its unacked task goes back to the queue)."""

@@ -23,6 +23,9 @@ nothing.
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -162,3 +165,13 @@ class PriorityGate:
             self.waits += 1
             self._condition.wait_for(lambda: self._generation != generation, self.max_wait)
         return True
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Lower the calling thread's CPU priority (Linux: per thread; elsewhere nothing)."""
+    if not sys.platform.startswith("linux"):
+        return  # PRIO_PROCESS with a thread id would mean the whole process there
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError as exc:
+        logging.getLogger(__name__).debug("could not lower the thread's priority: %s", exc)

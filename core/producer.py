@@ -3,7 +3,7 @@
 Publishing with ``confirm_delivery()`` on a blocking channel waits one round
 trip per message. This producer keeps a window of outstanding publishes on an
 asynchronous pika ``SelectConnection`` in its own thread and settles them as
-the broker's (often ``multiple``) confirms arrive (``core.confirms``). A task
+the broker's (often ``multiple``) confirms arrive (``core.publishes``). A task
 counts as enqueued only once confirmed. Publishes are ``mandatory``: a task
 that no queue takes is reported unroutable, not silently dropped.
 
@@ -11,11 +11,16 @@ When the connection is lost, unconfirmed tasks go back to the front of the
 waiting list and are published again after reconnecting (at least once).
 Only the producer's thread touches the publishes in flight; other threads
 learn about them from its events and from the ``waiting`` count.
+
+A resource alarm on the broker blocks the connection: ``ProducerBlocked`` at
+once, and the producer waits with the connection open (never torn down by a
+timeout, which would publish again tasks the broker had taken: duplicates).
+Tasks unconfirmed longer than ``stall_after`` seconds on an open, unblocked
+connection (a queue that does not answer) are reported by ``ProducerStalled``.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -27,8 +32,11 @@ import pika
 import pika.exceptions as pe
 from pika.spec import Basic
 
+from core import pika_internals
+from core.alarms import Alarms
 from core.backoff import backoff_delay
-from core.errors import BrokerError, describe, is_fatal
+from core.connections import Handlers, run_select
+from core.errors import BrokerError, describe, describe_lost, is_fatal
 from core.events import (
     ProducerConnected,
     ProducerDisconnected,
@@ -38,26 +46,17 @@ from core.events import (
     TasksRejected,
 )
 from core.priority import PriorityGate
-from core.publishes import Entry, Outstanding, Waiting, fail
+from core.publishes import Outstanding, Waiting, fail, new_entries
 from core.settings import ConnectionSettings
 from core.tasks import Task, properties_for
-from core.topology import QueueReport, QueueSpec, declare_queue
+from core.topology import QueueReport, QueueSpec, declare_blocking
 
 log = logging.getLogger(__name__)
 
 GATE_EVERY = 100
 """Publishes between two looks at the gate (a publish costs about 30 µs of Python)."""
 CLOSED = "The producer closed before the broker confirmed the task."
-
-
-def declare_blocking(parameters: Any, queue: QueueSpec) -> QueueReport:
-    """Declare (or adopt) the queue over a short-lived ``BlockingConnection``."""
-    connection = pika.BlockingConnection(parameters)
-    try:
-        return declare_queue(connection, queue)[1]
-    finally:
-        if connection.is_open:
-            connection.close()
+STALL_AFTER = 30.0  # seconds a published task may await its confirm before it is reported
 
 
 class Producer:
@@ -79,6 +78,9 @@ class Producer:
             ``pika.SelectConnection`` (tests pass a fake).
         declare: declares the queue before each connection, given the node's
             connection parameters and the queue (tests pass a fake).
+        stall_after: seconds before unconfirmed publishes are reported
+            (``ProducerStalled``), then again every as many seconds while it lasts.
+        clock: the monotonic clock for publish ages and event times (tests pass a fake).
     """
 
     def __init__(
@@ -94,6 +96,8 @@ class Producer:
         gate: PriorityGate | None = None,
         connect: Callable[..., Any] | None = None,
         declare: Callable[[Any, QueueSpec], QueueReport] | None = None,
+        stall_after: float = STALL_AFTER,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self._gate = gate
@@ -119,6 +123,8 @@ class Producer:
         self._start_error: BrokerError | None = None
         self._thread: threading.Thread | None = None
         self._report: QueueReport | None = None  # set in the producer thread, read anywhere
+        self._alarms = Alarms(stall_after, clock)  # producer thread; ``blocked`` read anywhere
+        self._clock = clock
         self.connected = threading.Event()
 
     # ----------------------------------------------------------------- public API (any thread)
@@ -144,17 +150,7 @@ class Producer:
 
     def submit(self, tasks: Iterable[Task]) -> list[Future[str]]:
         """Queue tasks for publishing; each future resolves to the task id once confirmed."""
-        # A Future holds a Condition and an RLock: making 100,000 of them sets off the
-        # cyclic garbage collector hundreds of times, each pass walking the whole heap
-        # (1.1 s instead of 0.17 s next to a full task table). They form no cycles, so
-        # the collector is paused while they are made.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            entries: list[Entry] = [(task, Future()) for task in tasks]
-        finally:
-            if collecting:
-                gc.enable()
+        entries = new_entries(tasks)
         if not self._waiting.add(entries):  # closed, or its thread ended
             for _task, future in entries:
                 fail(future, BrokerError("The producer is closed; the task was not sent."))
@@ -181,6 +177,11 @@ class Producer:
     def waiting(self) -> int:
         """Tasks submitted but not yet confirmed or rejected."""
         return self._waiting.unsettled
+
+    @property
+    def blocked(self) -> str | None:
+        """The broker's reason while it blocks the connection (a resource alarm), else None."""
+        return self._alarms.blocked
 
     @property
     def report(self) -> QueueReport | None:
@@ -240,6 +241,7 @@ class Producer:
         attempt = 0
         index = 0
         ever_connected = False
+        last_warning = ""  # the reconnect warning logged last (repeats go to debug)
         while not self._closing.is_set():
             address = self.settings.addresses[index % len(self.settings.addresses)]
             error: BaseException | None = None
@@ -248,15 +250,19 @@ class Producer:
                 error = self._run_connection(address)
             except Exception as exc:  # noqa: BLE001 - classified below
                 error = exc
-            if self.connected.is_set():
+            was_up = self.connected.is_set()
+            if was_up:
                 ever_connected = True
                 attempt = 0
+                last_warning = ""
             self.connected.clear()
             self._ready = False
+            self._alarms.reset()  # a new connection starts unblocked
             self._waiting.put_back(self._outstanding.take_all())  # in front, in order
             if self._closing.is_set():
                 return None
-            reason = describe(error, address) if error else "The connection closed."
+            lost = describe_lost if was_up else describe  # never "cannot connect" once up
+            reason = lost(error, address) if error else "The connection closed."
             retry = (ever_connected or self.keep_trying) and not (error and is_fatal(error))
             if not retry and len(self.settings.addresses) > index + 1 and not ever_connected:
                 index += 1  # try the next node of a cluster before giving up
@@ -273,7 +279,10 @@ class Producer:
             attempt += 1
             index += 1
             delay = backoff_delay(attempt, self.max_backoff)
-            log.warning("Producer: %s Reconnecting in %.1f s.", reason, delay)
+            # One line per change: a broker away for minutes repeats the same reason.
+            level = logging.DEBUG if reason == last_warning else logging.WARNING
+            last_warning = reason
+            log.log(level, "Producer: %s Reconnecting in %.1f s.", reason, delay)
             self._wake.clear()
             if not self._closing.is_set():  # close() may have set the wake-up just before
                 self._wake.wait(delay)
@@ -282,45 +291,25 @@ class Producer:
     def _run_connection(self, address: Any) -> BaseException | None:
         """Run one SelectConnection until it closes; returns why it closed."""
         self._address = address
-        outcome: dict[str, BaseException | None] = {"error": None}
+        try:
+            return run_select(
+                self._connect,
+                address.pika_parameters(),
+                Handlers(self._on_connection_open, self._on_blocked, self._on_unblocked),
+                self._attach,
+                self._closing,
+            )
+        finally:
+            self._channel = None
 
-        def on_open_error(connection: Any, error: BaseException) -> None:
-            outcome["error"] = error
-            connection.ioloop.stop()
-
-        def on_closed(connection: Any, reason: BaseException) -> None:
-            if not self._closing.is_set():
-                outcome["error"] = reason
-            connection.ioloop.stop()
-
-        connection = self._connect(
-            parameters=address.pika_parameters(),
-            on_open_callback=self._on_connection_open,
-            on_open_error_callback=on_open_error,
-            on_close_callback=on_closed,
-        )
+    def _attach(self, connection: Any) -> bool:
+        """Make ``connection`` (or None) the current one; True when closing meanwhile."""
         with self._lock:
             self._connection = connection
             closing = self._closing.is_set()
-        if closing:  # close() came while connecting: its wake-up found no loop to stop
+        if closing and connection is not None:  # close()'s wake-up found no loop to stop
             connection.ioloop.add_callback_threadsafe(self._close_connection)
-        try:
-            connection.ioloop.start()
-        finally:
-            with self._lock:
-                self._connection = None
-            self._channel = None
-            if not connection.is_closed:
-                try:
-                    connection.close()
-                    connection.ioloop.start()
-                except Exception:  # noqa: BLE001 - best effort on the way out
-                    log.debug("Producer: closing failed", exc_info=True)
-            try:
-                connection.ioloop.close()  # its wake-up socket pair, else a ResourceWarning
-            except Exception:  # noqa: BLE001 - best effort on the way out
-                log.debug("Producer: closing the I/O loop failed", exc_info=True)
-        return outcome["error"]
+        return closing
 
     def _on_connection_open(self, connection: Any) -> None:
         connection.channel(on_open_callback=self._on_channel_open)
@@ -334,6 +323,8 @@ class Producer:
     def _on_confirm_ok(self, _frame: Any) -> None:
         self._ready = True
         self.connected.set()
+        self._alarms.reset()
+        self._check_stall()
         report = self._report
         self._emit(
             ProducerConnected(
@@ -370,6 +361,25 @@ class Producer:
             self._emit(event)
         self._pump()
 
+    def _on_blocked(self, _connection: Any, frame: Any) -> None:
+        self._emit(self._alarms.block(str(getattr(frame.method, "reason", "") or "")))
+
+    def _on_unblocked(self, _connection: Any, _frame: Any) -> None:
+        self._emit(self._alarms.unblock())
+
+    def _check_stall(self) -> None:
+        """Report publishes unconfirmed for too long (a timer in the producer thread)."""
+        connection = self._connection
+        if not self._ready or connection is None:
+            return  # this connection is over; the next one arms its own timer
+        connection.ioloop.call_later(min(1.0, self._alarms.stall_after / 4), self._check_stall)
+        outstanding = self._outstanding
+        event = self._alarms.stall(
+            outstanding.oldest_sent(), len(outstanding), self.waiting, self.queue.name
+        )
+        if event is not None:
+            self._emit(event)
+
     def _pump(self) -> None:
         """Publish waiting tasks while the window has room (producer thread only)."""
         channel = self._channel
@@ -380,6 +390,7 @@ class Producer:
         persistent = self.persistent
         gate = self._gate
         outstanding = self._outstanding
+        now = self._clock()
         while batch := self._waiting.take(self.window - len(outstanding)):
             for task, future in batch:
                 if future.done():  # cancelled by the caller
@@ -387,7 +398,7 @@ class Producer:
                     continue
                 if gate is not None and len(published) % GATE_EVERY == GATE_EVERY - 1:
                     gate.wait_turn()
-                outstanding.add((task, future))
+                outstanding.add((task, future), now)
                 channel.basic_publish(
                     exchange="",
                     routing_key=routing_key,
@@ -412,6 +423,8 @@ class Producer:
     def _close_connection(self) -> None:
         connection = self._connection
         if connection is not None and (connection.is_open or connection.is_opening):
+            if self._alarms.blocked is not None and pika_internals.drop(connection):
+                return  # a blocked broker reads nothing: it would never see a Connection.Close
             try:
                 connection.close()
             except pe.ConnectionWrongStateError:

@@ -16,7 +16,9 @@ caller cancelled it) is left as it is.
 from __future__ import annotations
 
 import collections
+import gc
 import threading
+from collections.abc import Iterable
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 
@@ -26,6 +28,22 @@ from core.tasks import Task
 
 Entry = tuple[Task, "Future[str]"]
 """A submitted task and the future its submitter holds."""
+
+
+def new_entries(tasks: Iterable[Task]) -> list[Entry]:
+    """Pair each task with a new future, the cyclic garbage collector paused meanwhile.
+
+    A Future holds a Condition and an RLock: making 100,000 of them sets off the
+    collector hundreds of times, each pass walking the whole heap (1.1 s instead
+    of 0.17 s next to a full task table). They form no cycles.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return [(task, Future()) for task in tasks]
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def resolve(future: Future[str], task_id: str) -> bool:
@@ -88,16 +106,29 @@ class Outstanding:
     def __init__(self, queue: str) -> None:
         self._queue = queue
         self._entries: collections.OrderedDict[int, Entry] = collections.OrderedDict()
+        self._sent: dict[int, float] = {}  # when each tag was published (the producer's clock)
         self._returned: set[str] = set()
         self._tag = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def add(self, entry: Entry) -> None:
-        """Record a publish just made on the channel (it takes the next delivery tag)."""
+    def add(self, entry: Entry, at: float = 0.0) -> None:
+        """Record a publish just made on the channel (it takes the next delivery tag).
+
+        Args:
+            entry: the task and its future.
+            at: when it was published, for ``oldest_sent``.
+        """
         self._tag += 1
         self._entries[self._tag] = entry
+        self._sent[self._tag] = at
+
+    def oldest_sent(self) -> float | None:
+        """When the oldest publish still awaiting its confirm was made; None when none awaits."""
+        for tag in self._entries:
+            return self._sent[tag]
+        return None
 
     def returned(self, message_id: str) -> None:
         """The broker returned this task as unroutable; its confirm follows."""
@@ -107,6 +138,7 @@ class Outstanding:
         """Forget every publish, oldest first: the channel is gone, the next numbers from 1."""
         entries = list(self._entries.values())
         self._entries.clear()
+        self._sent.clear()
         self._returned.clear()
         self._tag = 0
         return entries
@@ -121,10 +153,12 @@ class Outstanding:
                 if first > tag:
                     break
                 entries.append(outstanding.popitem(last=False)[1])
+                del self._sent[first]
         else:
             entry = self._entries.pop(tag, None)
             if entry is not None:
                 entries.append(entry)
+                del self._sent[tag]
         settled = Settled(len(entries))
         returned = self._returned
         for task, future in entries:

@@ -5,8 +5,8 @@ from the cross-thread inbox. Each event goes to its handler through a dict
 keyed by the event's type; the handler changes the task ledger, keeps the
 connection state and calls the ``Notices`` callbacks (the window turns them
 into Qt signals). Acknowledged task ids are announced once per batch. Event
-kinds with no handler (e.g. ``WorkerReconnecting``, whose state the worker
-cards read from the pool) are skipped.
+kinds with no handler are skipped. A worker that ends or loses its
+connection releases the tasks delivered to it and not started yet.
 """
 
 from __future__ import annotations
@@ -19,18 +19,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.events import (
+    ProducerBlocked,
     ProducerConnected,
     ProducerDisconnected,
+    ProducerStalled,
+    ProducerUnblocked,
+    QueueAvailable,
+    QueueRecreated,
+    QueueUnavailable,
+    TaskDelivered,
     TaskFailed,
     TaskFinished,
+    TaskRedelivered,
     TaskReturned,
     TasksConfirmed,
     TasksPublished,
     TasksRejected,
     TaskStarted,
+    TaskTakenBack,
+    TaskTooLong,
     WorkerConnected,
     WorkerFailed,
     WorkerKilled,
+    WorkerReconnecting,
     WorkerStopped,
 )
 from core.ledger import Ledger
@@ -46,6 +57,7 @@ class ConnectionState(enum.StrEnum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
+    BLOCKED = "blocked"
     FAILED = "failed"
 
 
@@ -98,6 +110,7 @@ class Router:
         queue_type: the queue's type as the producer's declare found it (``None`` before).
         send_error: why tasks cannot be sent in this session ("" while they can).
         finished_total: tasks acknowledged since the router was made.
+        duplicates_total: tasks done a second time because an ack never reached the broker.
         confirmed_total: tasks confirmed by the broker since the router was made.
     """
 
@@ -112,7 +125,11 @@ class Router:
         self.queue_type: QueueType | None = None
         self.send_error = ""
         self.finished_total = 0
+        self.duplicates_total = 0
         self.confirmed_total = 0
+        self._duplicates: set[str] = set()  # running again although done once
+        self._connected_message = ""
+        self._stalled = False  # the state says the broker has not confirmed for a while
         self._queue = ""
         self._username = ""
         self._auto_ack = False
@@ -124,6 +141,7 @@ class Router:
         self._announce_finished = False
         self._handlers: dict[type, Callable[[Any], None]] = {
             TaskStarted: self._on_task_started,
+            TaskDelivered: self._on_task_delivered,
             TaskFinished: self._on_task_finished,
             TasksPublished: self._on_tasks_published,
             TasksConfirmed: self._on_tasks_confirmed,
@@ -136,8 +154,19 @@ class Router:
             ProducerDisconnected: self._on_producer_disconnected,
             WorkerFailed: self._on_worker_failed,
             WorkerConnected: self._on_worker_note,
-            WorkerStopped: self._on_worker_note,
+            WorkerStopped: self._on_worker_stopped,
+            WorkerReconnecting: self._on_worker_reconnecting,
             BrokerInfo: self._on_broker_info,
+            TaskRedelivered: self._on_task_redelivered,
+            QueueUnavailable: self._on_queue_unavailable,
+            ProducerBlocked: self._on_producer_blocked,
+            ProducerUnblocked: self._on_producer_unblocked,
+            ProducerStalled: self._on_producer_stalled,
+            QueueAvailable: self._on_queue_available,
+            # The worker logs these in words; TaskTakenBack is followed by a TaskReturned.
+            TaskTakenBack: self._on_worker_note,
+            TaskTooLong: self._on_worker_note,
+            QueueRecreated: self._on_worker_note,
         }
 
     @property
@@ -216,19 +245,37 @@ class Router:
         if self._announce_started:
             self._notices.task_started(event.delivery.task_id, event.worker)
 
+    def _on_task_delivered(self, event: TaskDelivered) -> None:
+        self._ledger.mark_delivered(event.worker, event.delivery)
+
     def _on_task_finished(self, event: TaskFinished) -> None:
         self.finished_total += 1
         task_id = event.task_id
         self._ledger.mark_finished(event.worker, task_id, event.duration, event.at + self._offset)
         self._finished.append(task_id)
+        if self._duplicates and task_id in self._duplicates:
+            self._duplicates.discard(task_id)
+            record = self._ledger.get(task_id)
+            if record is not None:
+                record.note = (
+                    "done twice: its first ack never reached the broker (at-least-once delivery)"
+                )
         if self._announce_finished:
             self._notices.task_finished(task_id)
+
+    def _on_task_redelivered(self, event: TaskRedelivered) -> None:
+        if event.duplicate:
+            self.duplicates_total += 1
+            self._duplicates.add(event.task_id)
 
     def _on_tasks_published(self, event: TasksPublished) -> None:
         self._ledger.mark_published(event.task_ids)
         self._changed += len(event.task_ids) - 1
 
     def _on_tasks_confirmed(self, event: TasksConfirmed) -> None:
+        if self._stalled:
+            self._stalled = False
+            self.set_state(ConnectionState.CONNECTED, self._connected_message)
         self.confirmed_total += len(event.task_ids)
         self._ledger.mark_confirmed(event.task_ids)
         self._changed += len(event.task_ids) - 1
@@ -240,18 +287,26 @@ class Router:
             self._notices.task_returned(event.task_id, event.worker)
 
     def _on_worker_killed(self, event: WorkerKilled) -> None:
-        if event.task_id is not None:
-            if self._ledger.killed(event.task_id, event.worker, auto_ack=self._auto_ack):
-                self._notices.task_returned(event.task_id, event.worker)
-            else:
-                log.warning(
-                    "%s was killed in auto-ack mode: its task %s is lost, and so is any "
-                    "task the broker had already pushed to it.",
-                    event.worker,
-                    event.task_id,
-                )
-        log.info("%s was killed.", event.worker)
-        self._notices.worker_killed(event.worker)
+        """One log line says what the kill did to its tasks."""
+        worker, task_id, auto_ack = event.worker, event.task_id, self._auto_ack
+        held = self._ledger.release(worker, "its worker was killed", lost=auto_ack)
+        fate = "lost" if auto_ack else "back in the queue"
+        more = f" ({held} more delivered to it, not started: {fate})" if held else ""
+        if task_id is None:
+            log.info("%s was killed while idle%s.", worker, more)
+        elif self._ledger.killed(task_id, worker, auto_ack=auto_ack):
+            self._notices.task_returned(task_id, worker)
+            log.info(
+                "%s was killed: its unacknowledged task %s went back to the queue%s.",
+                worker,
+                task_id,
+                more,
+            )
+        else:
+            log.warning(
+                "%s was killed with auto-ack: its task %s is lost%s.", worker, task_id, more
+            )
+        self._notices.worker_killed(worker)
 
     def _on_task_failed(self, event: TaskFailed) -> None:
         self._ledger.failed(
@@ -270,11 +325,11 @@ class Router:
             kind = f"{report.queue_type.value} queue"
             self.queue_kind = f"{kind}, adopted as it is" if report.adopted else kind
         self.node = event.broker
-        self.set_state(
-            ConnectionState.CONNECTED,
+        self._connected_message = (
             f"connected to {event.broker.split('@')[-1]} as {self._username}, "
-            f"queue '{self._queue}' ({self.queue_kind})",
+            f"queue '{self._queue}' ({self.queue_kind})"
         )
+        self.set_state(ConnectionState.CONNECTED, self._connected_message)
         log.info("Connected to %s. %s", event.broker, event.queue_description)
 
     def _on_producer_disconnected(self, event: ProducerDisconnected) -> None:
@@ -287,12 +342,46 @@ class Router:
             self.set_state(ConnectionState.FAILED, event.reason)
         self._notices.connection_failed(event.reason)
 
+    def _on_producer_blocked(self, event: ProducerBlocked) -> None:
+        self.set_state(
+            ConnectionState.BLOCKED,
+            f"the broker blocks publishing ({event.reason}): new tasks wait and are sent "
+            "once the alarm clears, none twice.",
+        )
+
+    def _on_producer_unblocked(self, _event: ProducerUnblocked) -> None:
+        if self.state is ConnectionState.BLOCKED:
+            self.set_state(ConnectionState.CONNECTED, self._connected_message)
+
+    def _on_producer_stalled(self, event: ProducerStalled) -> None:
+        self._stalled = True
+        self.set_state(
+            ConnectionState.CONNECTED,
+            f"{self._connected_message}; the broker has not confirmed {event.count} "
+            f"task(s) for {event.oldest_age:.0f} s (queue '{event.queue}')",
+        )
+
+    def _on_queue_unavailable(self, event: QueueUnavailable) -> None:
+        self.set_state(ConnectionState.RECONNECTING, event.message)
+
+    def _on_queue_available(self, event: QueueAvailable) -> None:
+        if self.state is ConnectionState.RECONNECTING and self._connected_message:
+            self.set_state(ConnectionState.CONNECTED, self._connected_message)
+
+    def _on_worker_stopped(self, event: WorkerStopped) -> None:
+        self._ledger.release(event.worker, "its worker stopped", lost=self._auto_ack)
+        log.debug("%s: %s", event.worker, type(event).__name__)
+
+    def _on_worker_reconnecting(self, event: WorkerReconnecting) -> None:
+        self._ledger.release(event.worker, "its worker's connection dropped", lost=self._auto_ack)
+
     def _on_worker_failed(self, event: WorkerFailed) -> None:
+        self._ledger.release(event.worker, "its worker failed", lost=self._auto_ack)
         if self.state is not ConnectionState.CONNECTED:
             self.set_state(ConnectionState.FAILED, event.message)
             self._notices.connection_failed(event.message)
 
-    def _on_worker_note(self, event: WorkerConnected | WorkerStopped) -> None:
+    def _on_worker_note(self, event: WorkerConnected) -> None:
         log.debug("%s: %s", event.worker, type(event).__name__)
 
     # ----------------------------------------------------------------- the watcher

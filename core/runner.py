@@ -5,6 +5,14 @@ claims the task from the budget, reports it started, spends its work time
 in short ``process_data_events`` slices (heartbeats keep flowing, stop and
 kill are seen within a slice), then acks it, or gives it back, or hands a
 failed task to the failure policy (``core.attempts``).
+
+Each slice also checks that the channel is still open: a broker that closes
+it under the task (its consumer timeout) has requeued the task, so the work
+stops at once (``core.faults.TakenBack``) instead of running on beside the
+redelivery. The process's ``core.memory`` remembers such tasks: a task the
+broker took back for its timeout is not run again but rejected (to the
+dead-letter queue where there is one), also when its redelivery already
+reached another worker of this process.
 """
 
 from __future__ import annotations
@@ -17,9 +25,20 @@ from typing import Any
 
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
+from core import faults, pika_internals
 from core.attempts import FailurePolicy, recorded_failures
 from core.budget import TaskBudget
-from core.events import TaskFailed, TaskFinished, TaskReturned, TaskStarted, WorkerState
+from core.events import (
+    TaskFailed,
+    TaskFinished,
+    TaskRedelivered,
+    TaskReturned,
+    TaskStarted,
+    TaskTakenBack,
+    TaskTooLong,
+    WorkerState,
+)
+from core.memory import TaskMemory
 from core.status import StatusBoard
 from core.tasks import Delivery, delivery_from
 from core.work import Work
@@ -43,10 +62,13 @@ class TaskRunner:
         slice_seconds: longest uninterrupted wait while working.
         work: decides each task's work.
         budget: optional shared limit on tasks.
+        memory: the process's memory of tasks (duplicates, timeouts, foreign identities).
+        consumer_timeout: the broker's consumer timeout in seconds, when configured.
 
     Attributes:
         finish_current: on stop, finish the task in progress instead of giving it back.
         failures: settles failed tasks on the current connection (set per connection).
+        watch: notices a silent connection while working (set per connection).
     """
 
     def __init__(
@@ -60,10 +82,15 @@ class TaskRunner:
         slice_seconds: float,
         work: Work,
         budget: TaskBudget | None,
+        memory: TaskMemory,
+        consumer_timeout: float | None = None,
     ) -> None:
         self.name = board.name
         self.finish_current = False
         self.failures: FailurePolicy | None = None
+        self.watch: faults.SilenceWatch | None = None
+        self.consumer_timeout = consumer_timeout
+        self._memory = memory
         self._board = board
         self._lock = board.lock
         self._status = board.status
@@ -77,6 +104,7 @@ class TaskRunner:
         self._budget = budget
         self._claimed = False  # the current task holds a claim on the budget
         self._current: Delivery | None = None  # the task being worked on, if any
+        self._derived = False  # the current task's id was derived (no message_id)
 
     def process(
         self,
@@ -100,15 +128,19 @@ class TaskRunner:
         """
         manual = self._manual
         tag = method.delivery_tag
+        memory = self._memory
         delivery = delivery_from(
             properties,
             body,
             redelivered=bool(method.redelivered),
             max_work_seconds=self._max_work_seconds,
+            identify=memory.foreign_id,
         )
         failed_before = recorded_failures(properties)
         if failed_before is not None:
             delivery = replace(delivery, delivery_count=failed_before + 1)
+        if delivery.redelivered and self._redelivered(channel, tag, delivery):
+            return
         if self._budget is not None and not self._budget.try_claim():
             if manual:
                 channel.basic_nack(delivery_tag=tag, requeue=True)
@@ -116,6 +148,7 @@ class TaskRunner:
             return
         self._claimed = self._budget is not None
         self._current = delivery
+        self._derived = not getattr(properties, "message_id", None)
         started = time.monotonic()
         with self._lock:
             status = self._status
@@ -131,10 +164,13 @@ class TaskRunner:
         except Exception as exc:  # noqa: BLE001 - a poison task must not kill its worker
             self._fail(channel, tag, delivery, exc, properties)
             return
+        if manual and seconds > 0:
+            self._warn_if_too_long(delivery, seconds)
         if seconds > 0 and not self._wait_working(connection, channel, tag, delivery, seconds):
             return
         if manual:
             channel.basic_ack(delivery_tag=tag)
+        memory.done(delivery.task_id, body if self._derived else None)
         self._current = None
         self._claimed = False
         now = time.monotonic()
@@ -163,6 +199,8 @@ class TaskRunner:
         if self._claimed and self._budget is not None:
             self._budget.give_back()
         self._claimed = False
+        if delivery is not None and self._manual:
+            self._memory.given_back(delivery.task_id, delivery.body if self._derived else None)
         if delivery is None or reason is None or not self._manual:
             return
         with self._lock:
@@ -188,18 +226,111 @@ class TaskRunner:
             if self._kill.is_set():
                 raise Killed
             if self._stop.is_set() and not self.finish_current:
-                self._give_back(channel, tag, delivery, "stopped")
+                self._give_back(delivery, "stopped")
                 return False
             connection.process_data_events(time_limit=min(slice_seconds, end - now))
+            if not channel.is_open:
+                self._taken_back(channel, delivery)
+            if self.watch is not None:
+                self.watch.check()
+            if self._manual and self._memory.timeout_of(delivery.task_id)[0]:
+                # The broker took an earlier delivery of this very task back from
+                # another worker for its timeout: this redelivery cannot finish either.
+                self._give_up(channel, tag, delivery)
+                return False
             fraction = min(1.0, (time.monotonic() - start) / seconds)
             with self._lock:
                 self._status.progress = fraction
 
-    def _give_back(
-        self, channel: BlockingChannel, tag: int, delivery: Delivery, reason: str
-    ) -> None:
+    def _redelivered(self, channel: BlockingChannel, tag: int, delivery: Delivery) -> bool:
+        """Report a redelivery (a duplicate when it was done here); True when it was given up."""
+        duplicate = self._memory.was_done(delivery.task_id)
+        if duplicate:
+            with self._lock:
+                counters = self._status.counters
+                counters["duplicates"] = counters.get("duplicates", 0) + 1
+            log.warning(
+                "%s: task %s came back although it was done and acknowledged here: the ack "
+                "never reached the broker, so it runs a second time (at-least-once delivery).",
+                self.name,
+                delivery.task_id,
+            )
+        self._emit(TaskRedelivered(self.name, time.monotonic(), delivery.task_id, duplicate))
+        if self._manual and self._memory.timeout_of(delivery.task_id)[0]:
+            self._give_up(channel, tag, delivery)
+            return True
+        return False
+
+    def _warn_if_too_long(self, delivery: Delivery, seconds: float) -> None:
+        known = self._memory.broker_timeout_ms
+        timeout = known / 1000 if known is not None else self.consumer_timeout
+        if timeout is None or seconds <= timeout:
+            return
+        message = faults.too_long_text(seconds, timeout)
+        log.warning("%s: task %s: %s", self.name, delivery.task_id, message)
+        self._emit(
+            TaskTooLong(self.name, time.monotonic(), delivery.task_id, seconds, timeout, message)
+        )
+
+    def _taken_back(self, channel: BlockingChannel, delivery: Delivery) -> None:
+        """The broker closed the channel under the task (and requeued it): stop and say why.
+
+        Raises:
+            core.faults.TakenBack: always; the worker opens a new connection.
+        """
+        error = faults.channel_closed(pika_internals.closing_reason(channel))
+        if error.timeout_ms is not None:
+            self._memory.timed_out(delivery.task_id, error.timeout_ms)
+        self._memory.given_back(delivery.task_id, delivery.body if self._derived else None)
+        self._current = None
+        if self._claimed and self._budget is not None:
+            self._budget.give_back()
+        self._claimed = False
+        message = str(error)
+        log.warning("%s: task %s: %s", self.name, delivery.task_id, message)
+        with self._lock:
+            self._status.returned += 1
+            self._status.task_id = None
+            self._status.progress = 0.0
+        now = time.monotonic()
+        self._emit(TaskTakenBack(self.name, now, delivery.task_id, message, error.timeout_ms))
+        self._emit(TaskReturned(self.name, now, delivery.task_id, message))
+        raise error
+
+    def _give_up(self, channel: BlockingChannel, tag: int, delivery: Delivery) -> None:
+        """Reject a task the broker already took back for its timeout: it would loop for ever."""
+        _taken, timeout_ms = self._memory.timeout_of(delivery.task_id)
+        channel.basic_reject(delivery_tag=tag, requeue=False)
+        message = faults.given_up_text(timeout_ms)
+        log.warning("%s: task %s: %s", self.name, delivery.task_id, message)
+        if self._current is delivery:
+            self._current = None
+            if self._claimed and self._budget is not None:
+                self._budget.give_back()
+            self._claimed = False
+        with self._lock:
+            self._status.failures += 1
+            self._status.state = WorkerState.IDLE
+            self._status.task_id = None
+            self._status.progress = 0.0
+        self._emit(
+            TaskFailed(
+                self.name,
+                time.monotonic(),
+                delivery.task_id,
+                message,
+                False,
+                delivery.delivery_count,
+            )
+        )
+
+    def _give_back(self, delivery: Delivery, reason: str) -> None:
+        # No nack here: the worker's graceful close cancels the consumer first and
+        # then nacks every unacked delivery. Nacked before the cancel, the task went
+        # straight back to this same consumer (its prefetch slot was free) and was
+        # returned a second time: quorum queues counted two deliveries for one.
         if self._manual:
-            channel.basic_nack(delivery_tag=tag, requeue=True)
+            self._memory.given_back(delivery.task_id, delivery.body if self._derived else None)
         self._current = None
         self._claimed = False
         if self._budget is not None:
@@ -234,6 +365,8 @@ class TaskRunner:
                 requeued = policy.settle(channel, tag, delivery, properties)
             else:  # not reached: the worker gives every connection its policy
                 channel.basic_nack(delivery_tag=tag, requeue=True)
+            if requeued:
+                self._memory.given_back(delivery.task_id, delivery.body if self._derived else None)
         log.warning(
             "%s: task %s failed (attempt %s): %s%s",
             self.name,

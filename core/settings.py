@@ -9,14 +9,19 @@ parameters handed to a connection.
 
 from __future__ import annotations
 
+import ast
 import enum
+import math
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TextIO
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pika
+from pika import spec
 
 DEFAULT_URL = "amqp://guest:guest@localhost:5672/%2F"
 ENV_VAR = "KANIN_URL"
@@ -214,6 +219,8 @@ def parse_url(url: str) -> BrokerAddress:
         if not raw.isdigit():
             raise SettingsError(f"The heartbeat must be a whole number of seconds, not '{raw}'.")
         heartbeat = int(raw)
+    for key, values in query.items():
+        _check_option(key, values)
     return BrokerAddress(
         scheme=scheme,
         host=host,
@@ -224,6 +231,59 @@ def parse_url(url: str) -> BrokerAddress:
         heartbeat=heartbeat,
         query=parts.query,
     )
+
+
+_WHOLE = {  # option: (smallest, largest, what it is)
+    "connection_attempts": (1, None, "a whole number of attempts, 1 or more"),
+    "channel_max": (1, 65535, "a whole number of channels from 1 to 65535"),
+    "frame_max": (
+        spec.FRAME_MIN_SIZE,
+        spec.FRAME_MAX_SIZE,
+        f"a whole number of bytes from {spec.FRAME_MIN_SIZE} to {spec.FRAME_MAX_SIZE}",
+    ),
+}
+_SECONDS = {  # option: True when 0 is allowed
+    "retry_delay": True,
+    "socket_timeout": False,
+    "blocked_connection_timeout": True,
+    "stack_timeout": False,
+}
+_DICTS = {
+    "ssl_options": "a dict of ssl settings such as {'ca_certs':'/path/ca.pem'}",
+    "tcp_options": "a dict of TCP settings such as {'TCP_KEEPIDLE':60}",
+}
+
+
+def _check_option(key: str, values: list[str]) -> None:
+    """Check one URL option's value as pika will read it; one sentence when it cannot work."""
+    if len(values) != 1:
+        raise SettingsError(f"The URL option {key} is given {len(values)} times; give it once.")
+    raw = values[0]
+    if key in _WHOLE:
+        low, high, what = _WHOLE[key]
+        value = int(raw) if raw.isdigit() else None
+        if value is None or value < low or (high is not None and value > high):
+            raise SettingsError(f"The URL option {key} must be {what}, not '{raw}'.")
+    elif key in _SECONDS:
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = math.nan
+        if not (seconds > 0 or (seconds == 0 and _SECONDS[key])) or math.isinf(seconds):
+            least = "0 or more" if _SECONDS[key] else "more than 0"
+            raise SettingsError(f"The URL option {key} must be {least} seconds, not '{raw}'.")
+    elif key in _DICTS:
+        try:
+            value_of = ast.literal_eval(raw)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            value_of = None
+        if not isinstance(value_of, dict):
+            raise SettingsError(f"The URL option {key} must be {_DICTS[key]}, not '{raw}'.")
+        if key == "ssl_options":
+            try:
+                pika.URLParameters(f"amqps://localhost/?ssl_options={quote(raw, safe='')}")
+            except Exception as exc:  # noqa: BLE001 - pika's own check, said in one sentence
+                raise SettingsError(f"The URL option ssl_options is not accepted: {exc}.") from None
 
 
 def _hide_password(url: str) -> str:
@@ -287,8 +347,41 @@ class ConnectionSettings:
         """Parameters for every address, in order, for pika's failover."""
         return [address.pika_parameters(heartbeat=heartbeat) for address in self.addresses]
 
+    def with_password(self, password: str) -> ConnectionSettings:
+        """The same addresses and users with another password (``--password-file``)."""
+        return ConnectionSettings(tuple(replace(a, password=password) for a in self.addresses))
+
     def with_credentials(self, username: str, password: str) -> ConnectionSettings:
         """The same addresses with another user name and password."""
         return ConnectionSettings(
             tuple(replace(a, username=username, password=password) for a in self.addresses)
         )
+
+
+def read_password(path: str, stdin: TextIO | None = None) -> str:
+    """The password on the first line of a file (``-``: standard input), without its newline.
+
+    Args:
+        path: the file, or ``-``.
+        stdin: standard input (tests pass their own).
+
+    Returns:
+        The password.
+
+    Raises:
+        SettingsError: the file cannot be read or its first line is empty.
+    """
+    try:
+        if path == "-":
+            line = (stdin or sys.stdin).readline()
+        else:
+            with open(path, encoding="utf-8") as handle:
+                line = handle.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SettingsError(f"The password file {path} cannot be read: {reason}.") from None
+    password = line.rstrip("\r\n")
+    if not password:
+        where = "standard input" if path == "-" else f"the password file {path}"
+        raise SettingsError(f"The first line of {where} is empty; it should hold the password.")
+    return password

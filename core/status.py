@@ -28,6 +28,10 @@ class WorkerStatus:
     returned: int = 0
     message: str = ""
     counters: dict[str, int] = field(default_factory=dict)
+    buffered: int = 0
+    """Deliveries received and not started yet (they wait behind the current task)."""
+    finishing: bool = False
+    """Asked to stop once its current task is done."""
 
 
 class StatusBoard:

@@ -9,13 +9,15 @@ bodies) are accepted: they get a derived id and a safe preview.
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pika
+
+from core.memory import SHARED
 
 DEFAULT_MESSAGE = "Hello World!"
 DEFAULT_MAX_WORK_SECONDS = 600.0
@@ -103,7 +105,8 @@ class Delivery:
     """What a worker knows about a received message, safe to pass between threads.
 
     Attributes:
-        task_id: the ``message_id``, or ``ext-<hash>`` for messages without one.
+        task_id: the ``message_id``, or ``ext-<hash>-<n>`` for messages without one
+            (one per delivery, kept across redeliveries where it can be: see ``core.memory``).
         body: the raw body.
         redelivered: the broker's redelivered flag.
         delivery_count: 1 for a first delivery; from ``x-delivery-count`` on quorum
@@ -133,8 +136,23 @@ def delivery_from(
     *,
     redelivered: bool,
     max_work_seconds: float = DEFAULT_MAX_WORK_SECONDS,
+    identify: Callable[[bytes, bool], str] | None = None,
 ) -> Delivery:
-    """Describe a received message, deriving what other producers leave out."""
+    """Describe a received message, deriving what other producers leave out.
+
+    Args:
+        properties: the message's properties.
+        body: its body.
+        redelivered: the broker's redelivered flag.
+        max_work_seconds: cap on the work time.
+        identify: names a message without ``message_id`` from its body and
+            redelivered flag (default: the process's ``core.memory.SHARED``):
+            identical bodies from other producers are distinct tasks, so each
+            first delivery gets its own identity.
+
+    Returns:
+        The delivery.
+    """
     message_id = getattr(properties, "message_id", None) if properties else None
     app_id = getattr(properties, "app_id", None) if properties else None
     headers = (getattr(properties, "headers", None) or {}) if properties else {}
@@ -147,7 +165,7 @@ def delivery_from(
     if message_id:
         task_id = str(message_id)
     else:
-        task_id = "ext-" + hashlib.blake2b(body, digest_size=6).hexdigest()
+        task_id = (identify or SHARED.foreign_id)(body, redelivered)
     return Delivery(
         task_id=task_id,
         body=body,

@@ -12,7 +12,9 @@ import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import pika
 import pika.exceptions as pe
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
@@ -156,3 +158,21 @@ def declare_queue(
     raise BrokerError(
         f"Queue '{spec.name}' exists but could not be adopted: {last}", fatal=True
     )  # pragma: no cover - the passive declare only fails with 404 or 405
+
+
+def declare_blocking(parameters: Any, queue: QueueSpec) -> QueueReport:
+    """Declare (or adopt) the queue over a short-lived ``BlockingConnection``.
+
+    Args:
+        parameters: pika's connection parameters for one node (or a list of them).
+        queue: the queue to declare or adopt.
+
+    Returns:
+        What the declare found.
+    """
+    connection = pika.BlockingConnection(parameters)
+    try:
+        return declare_queue(connection, queue)[1]
+    finally:
+        if connection.is_open:
+            connection.close()

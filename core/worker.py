@@ -10,32 +10,34 @@ interrupted. Other threads may only call ``stop()``, ``kill()`` and ``status()``
 A lost connection after the first successful one is retried with capped
 backoff; the deliveries of the dead connection are dropped (the broker has
 requeued them), never acknowledged on the new channel.
+
+The quieter faults (``core.faults``) are noticed and said in words: a channel
+the broker closed under a task (its consumer timeout), a connection with no
+traffic from the broker for ``silence_timeout`` seconds (a frozen network),
+a queue answering only ``541 INTERNAL_ERROR`` for ``unavailable_after``
+seconds, and a queue deleted under the worker and declared again.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import enum
 import functools
 import logging
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import pika
 import pika.exceptions as pe
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
-from core import pika_internals
+from core import faults, pika_internals
 from core.attempts import FailurePolicy
 from core.backoff import backoff_delay
 from core.budget import TaskBudget
-from core.errors import describe, is_fatal
+from core.errors import is_fatal
 from core.events import (
     WorkerConnected,
     WorkerFailed,
@@ -45,79 +47,20 @@ from core.events import (
     WorkerState,
     WorkerStopped,
 )
-from core.priority import PriorityGate
+from core.health import Cancelled, Health
+from core.inbox import Inbox
+from core.memory import SHARED, TaskMemory
+from core.options import AckMode, WorkerOptions
+from core.priority import PriorityGate, lower_thread_priority
 from core.runner import Killed, TaskRunner
 from core.settings import ConnectionSettings
 from core.status import StatusBoard, WorkerStatus
-from core.tasks import DEFAULT_MAX_WORK_SECONDS
 from core.topology import QueueSpec, declare_queue
 from core.work import Work, dot_work
 
+__all__ = ["AckMode", "Worker", "WorkerOptions"]
+
 log = logging.getLogger(__name__)
-
-
-class AckMode(enum.Enum):
-    """How deliveries are acknowledged."""
-
-    MANUAL = "manual"
-    AUTO = "auto"
-
-
-@dataclass(frozen=True)
-class WorkerOptions:
-    """How a worker consumes.
-
-    Attributes:
-        prefetch: ``basic_qos(prefetch_count=...)``; 1 gives fair dispatch.
-        ack_mode: manual acks after the work (safe) or auto-ack (loses tasks on a crash).
-        max_work_seconds: cap on the work time of one task.
-        heartbeat: heartbeat in seconds to ask for; ``None`` keeps the URL's or the broker's.
-        reconnect: retry after losing an established connection.
-        slice_seconds: longest uninterrupted wait while working or idle.
-        max_backoff: cap on the delay between reconnect attempts. Retries start
-            at 0.1 s and double up to this cap, each scaled by a random factor
-            from 0.5 to 1 so that many workers do not knock at the same instant.
-            The default 1 s keeps the time from the broker being back to every
-            worker consuming under about 1.5 s; a larger cap saves little (a
-            refused connection on the same machine costs well under 1 ms).
-        keep_trying: retry even the first connection (the window's workers wait
-            for a broker being started); off, a first failure is reported at once.
-        nice: on Linux, lower the worker thread's CPU priority by this much
-            (0 to 19; elsewhere ignored). The window uses 10: when its GUI
-            thread and a worker both want a CPU (the GIL's hand-over needs one),
-            the GUI thread gets it first.
-        max_attempts: tasks whose work raises this many times go to the
-            dead-letter queue (see ``core.policies``); ``None`` gives them back
-            forever. Quorum queues count deliveries themselves (the policy's
-            ``delivery-limit``); on other queues Kanin counts, see ``core.attempts``.
-            Set the queue's policy first (``core.policies.setup_dead_lettering``):
-            without a dead-letter exchange the broker drops a rejected task.
-    """
-
-    prefetch: int = 1
-    ack_mode: AckMode = AckMode.MANUAL
-    max_work_seconds: float = DEFAULT_MAX_WORK_SECONDS
-    heartbeat: int | None = None
-    reconnect: bool = True
-    slice_seconds: float = 0.1
-    max_backoff: float = 1.0
-    keep_trying: bool = False
-    max_attempts: int | None = None
-    nice: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.prefetch <= 65535:
-            raise ValueError("The prefetch count must be from 0 to 65535.")
-        if self.max_work_seconds < 0:
-            raise ValueError("The maximum work time cannot be negative.")
-        if self.max_attempts is not None and self.max_attempts < 1:
-            raise ValueError("The number of attempts must be 1 or more.")
-        if not 0 <= self.nice <= 19:
-            raise ValueError("The nice value must be from 0 to 19.")
-
-
-class _Cancelled(Exception):
-    """The broker cancelled the consumer (queue deleted, consumer timeout, ...)."""
 
 
 class Worker:
@@ -133,6 +76,7 @@ class Worker:
         budget: optional shared limit on tasks (``--max-tasks``).
         connect: makes the connection (tests and benchmarks may pass their own).
         gate: steps aside between tasks while a watched thread (the window's) is late.
+        memory: the process's memory of tasks (default: ``core.memory.SHARED``).
     """
 
     def __init__(
@@ -147,6 +91,7 @@ class Worker:
         budget: TaskBudget | None = None,
         connect: Callable[[list[pika.URLParameters]], BlockingConnection] | None = None,
         gate: PriorityGate | None = None,
+        memory: TaskMemory | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -170,12 +115,16 @@ class Worker:
             slice_seconds=options.slice_seconds,
             work=work,
             budget=budget,
+            memory=memory or SHARED,
+            consumer_timeout=options.consumer_timeout,
         )
         self._connection: BlockingConnection | None = None
-        self._pending: collections.deque[tuple[Any, Any, bytes]] = collections.deque()
+        self._pending = Inbox(self._board, options.max_work_seconds)
         self._cancelled = False
         self._session_connected = False
         self._opened_once = False  # an AMQP connection was opened at least once
+        self._last_warning = ""  # the reconnect warning logged last
+        self._health = Health(self._board, settings, queue.name, options)
         self.finished = threading.Event()
         self.settled = threading.Event()
         """Set once the first connection attempt is over: consuming, failed or retrying."""
@@ -189,6 +138,7 @@ class Worker:
             finish_current: finish the task in progress before stopping.
         """
         self._runner.finish_current = finish_current
+        self._set(finishing=finish_current)
         self._stop.set()
         self._wake.set()
         self._interrupt()
@@ -206,8 +156,14 @@ class Worker:
         self._interrupt(drop=True)
 
     def status(self) -> WorkerStatus:
-        """A copy of the current state and counters."""
-        return self._board.snapshot()
+        """A copy of the current state and counters, with the deliveries waiting to start."""
+        return replace(self._board.snapshot(), buffered=len(self._pending))
+
+    def set_max_attempts(self, attempts: int | None) -> None:
+        """Dead-letter failing tasks at their ``attempts``-th failure from the next one on."""
+        self.options = replace(self.options, max_attempts=attempts)
+        if (policy := self._runner.failures) is not None:
+            policy.limit = attempts
 
     @property
     def state(self) -> WorkerState:
@@ -235,7 +191,7 @@ class Worker:
     def run(self) -> None:
         """Connect, consume and work until stopped, killed or failed. Blocks."""
         if self.options.nice:
-            _lower_priority(self.options.nice)
+            lower_thread_priority(self.options.nice)
         try:
             self._run()
         except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
@@ -278,24 +234,26 @@ class Worker:
                 if self._stop.is_set():
                     self._end_stopped()
                     return
-                message = (
-                    "The broker cancelled the consumer."
-                    if isinstance(exc, _Cancelled)
-                    else describe(exc, self.settings.primary)
-                )
+                message = self._health.describe(exc, was_connected=self._session_connected)
+                internal = self._health.session_failed(exc)
                 # Once the broker has let us in, a failure while declaring or consuming
                 # (541 INTERNAL_ERROR from a queue still starting, 320 of a restart) is
                 # worth retrying; an unreachable broker or refused login at the very
                 # first attempt is reported at once unless ``keep_trying``.
                 retry = connected_once or self._opened_once or self.options.keep_trying
-                if not retry or not self.options.reconnect or is_fatal(exc):
+                fatal = is_fatal(exc) and not internal
+                if not retry or not self.options.reconnect or fatal:
                     log.error("%s: %s", self.name, message)
                     self._set(state=WorkerState.FAILED, message=message, task_id=None)
                     self._emit(WorkerFailed(self.name, time.monotonic(), message))
                     return
                 attempt += 1
                 delay = backoff_delay(attempt, self.options.max_backoff)
-                log.warning("%s: %s Reconnecting in %.1f s.", self.name, message, delay)
+                level = logging.DEBUG if message == self._last_warning else logging.WARNING
+                self._last_warning = message  # a broker away for minutes: one line, not hundreds
+                log.log(level, "%s: %s Reconnecting in %.1f s.", self.name, message, delay)
+                if self._health.outage_reported:
+                    message = self.status().message  # keep saying the queue does not answer
                 self._set(
                     state=WorkerState.RECONNECTING, message=message, task_id=None, progress=0.0
                 )
@@ -310,7 +268,7 @@ class Worker:
         self._session_connected = False
         self._pending.clear()
         self._cancelled = False
-        params = self.settings.pika_parameters(heartbeat=self.options.heartbeat)
+        params = self.options.parameters(self.settings)
         if self._gate is not None:
             self._gate.wait_turn()
         connection = self._connect(params)
@@ -320,18 +278,24 @@ class Worker:
         try:
             if self._kill.is_set():
                 raise Killed
+            self._runner.watch = self._health.connected(connection)
+            queue_gone = self._health.queue_missing(connection)
             channel, report = declare_queue(connection, self.queue)
-            self._runner.failures = FailurePolicy(
-                connection, self.queue.name, self.options.max_attempts, report.queue_type, self.name
-            )
+            policy = (self.queue.name, self.options.max_attempts, report.queue_type, self.name)
+            self._runner.failures = FailurePolicy(connection, *policy, (self._stop, self._kill))
             auto_ack = self.options.ack_mode is AckMode.AUTO
             if not auto_ack:
                 channel.basic_qos(prefetch_count=self.options.prefetch)
             channel.add_on_cancel_callback(self._on_cancelled)
             consumer_tag = channel.basic_consume(
-                queue=self.queue.name, on_message_callback=self._on_message, auto_ack=auto_ack
+                queue=self.queue.name,
+                on_message_callback=self._on_message,
+                auto_ack=auto_ack,
+                arguments=self._health.consume_arguments(connection),
             )
             self._session_connected = True
+            self._last_warning = ""
+            self._health.consuming(queue_gone)
             self._set(state=WorkerState.IDLE, message="")
             self.settled.set()
             self._emit(
@@ -344,9 +308,9 @@ class Worker:
         except Killed:
             self._drop(connection)
             raise
-        except BaseException:
-            if self._kill.is_set():
-                self._drop(connection)
+        except BaseException as exc:
+            if self._kill.is_set() or isinstance(exc, faults.BrokerSilent):
+                self._drop(connection)  # a silent peer would never answer Connection.Close
             else:
                 _close_quietly(connection)
             raise
@@ -354,6 +318,7 @@ class Worker:
             with self._lock:
                 self._connection = None
             self._runner.failures = None
+            self._runner.watch = None
             self._pending.clear()
 
     def _consume(self, connection: BlockingConnection, channel: BlockingChannel) -> None:
@@ -365,6 +330,7 @@ class Worker:
         armed = [False]
         gate = self._gate
         process = self._runner.process
+        watch = self._health.watch
 
         def tick() -> None:
             armed[0] = False
@@ -375,7 +341,7 @@ class Worker:
             if self._stop.is_set():
                 return
             if self._cancelled:
-                raise _Cancelled
+                raise Cancelled
             if self._pending:
                 with gate.turn() if gate is not None else contextlib.nullcontext(False) as waited:
                     if waited and (self._kill.is_set() or self._stop.is_set()):
@@ -386,6 +352,11 @@ class Worker:
                     gate.wait_turn()  # after the ack: the broker sends the next task meanwhile
                 continue
             if not armed[0]:
+                # Once per idle slice: the channel (a broker may close it) and the silence.
+                if not channel.is_open:
+                    raise faults.channel_closed(pika_internals.closing_reason(channel))
+                if watch is not None:
+                    watch.check()
                 armed[0] = True
                 connection.call_later(idle_slice, tick)
             connection.process_data_events(time_limit=None)
@@ -422,18 +393,11 @@ class Worker:
         self._emit(WorkerStopped(self.name, time.monotonic()))
 
     def _end_killed(self, task_id: str | None) -> None:
-        self._set(state=WorkerState.KILLED, task_id=None, progress=0.0)
+        fate = "its task went back to the queue" if task_id else "no task"
+        if task_id and self.options.ack_mode is AckMode.AUTO:
+            fate = "its task is lost (auto-ack)"
+        self._set(state=WorkerState.KILLED, task_id=None, progress=0.0, message=f"killed: {fate}")
         self._emit(WorkerKilled(self.name, time.monotonic(), task_id))
-
-
-def _lower_priority(nice: int) -> None:
-    """Lower the calling thread's CPU priority (Linux: per thread; elsewhere nothing)."""
-    if not sys.platform.startswith("linux"):
-        return  # PRIO_PROCESS with a thread id would mean the whole process there
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-    except OSError as exc:
-        log.debug("could not lower the worker thread's priority: %s", exc)
 
 
 def _noop() -> None:

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 _STYLES = {
     "info": ("#e8f1fb", "#b6d0ee", "#0f3a66"),
@@ -148,3 +159,89 @@ class NoticeBanner(QFrame):
             f"QFrame#notice {{ background: {background}; border: 1px solid {border};"
             f" border-radius: 4px; }} QFrame#notice QLabel {{ color: {color}; }}"
         )
+
+
+class BannerArea(QWidget):
+    """The strip that holds the banners and keeps its height, so nothing under the pointer moves.
+
+    It reserves the height of a one-line banner from the start; when banners
+    need more (two at once, a wrapped sentence) it grows, and it does not
+    shrink back when they go: dismissing a banner never slides the buttons
+    below it under the pointer.
+
+    The banners sit in an inner widget that the area places by hand: a layout
+    of the area's own would answer the window's layout for it (Qt asks a
+    widget's layout for its height, not the widget).
+
+    Args:
+        banners: the banners, top to bottom (the area becomes their parent).
+        parent: the parent widget.
+    """
+
+    def __init__(self, banners: Sequence[NoticeBanner], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.banners = tuple(banners)
+        self._tallest = 0
+        self._reserve = 0
+        self._inner = QWidget(self)
+        self._layout = QVBoxLayout(self._inner)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        for banner in self.banners:
+            self._layout.addWidget(banner)
+        self._inner.installEventFilter(self)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def reserved_height(self) -> int:
+        """The height of a banner of one line, kept even when no banner shows."""
+        if not self._reserve:
+            button = QPushButton("Dismiss")
+            button.setFont(self.font())
+            height = max(button.sizeHint().height(), self.fontMetrics().height())
+            self._reserve = height + 12 + 2  # the banner's margins and border
+        return self._reserve
+
+    def needed_height(self, width: int) -> int:
+        """What the banners shown need at ``width`` (0 when none shows)."""
+        if not any(banner.isVisibleTo(self) for banner in self.banners):
+            return 0
+        if self._layout.hasHeightForWidth():
+            return self._layout.totalHeightForWidth(width)
+        return self._layout.totalSizeHint().height()
+
+    def _keep(self) -> int:
+        needed = self.needed_height(self.width())
+        self._tallest = max(self._tallest, needed, self.reserved_height())
+        return self._tallest
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        """The tallest the banners have needed, at least one banner's height."""
+        return QSize(self._layout.totalSizeHint().width(), self._keep())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        """As tall as ``sizeHint``: the area never gives its height back."""
+        return QSize(self._layout.totalMinimumSize().width(), self._keep())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        """A banner came or went: place them again and say the height may grow."""
+        if watched is self._inner and event.type() == QEvent.Type.LayoutRequest:
+            self._place()
+            self.updateGeometry()
+        return False
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        """The banners take the area's width."""
+        super().resizeEvent(event)
+        self._place()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        """A new font (zoom) measures the banners again; the user moved everything anyway."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._reserve = 0
+            self._tallest = 0
+            self.updateGeometry()
+
+    def _place(self) -> None:
+        width = self.width()
+        self._inner.setGeometry(0, 0, width, max(self.needed_height(width), 0))

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication
 from core.settings import SettingsError, UrlSource, choose_urls
 from core.work import Work, poison_work
 from desktop.controller import Controller, freeze_long_lived
+from desktop.keeping import open_store
 from desktop.local_node import LocalNode
 from desktop.main_window import MainWindow
 from desktop.preferences import (
@@ -146,7 +147,11 @@ def create_window(
     settings, problem = initial_settings(args, store, environ)
     _register_secret(settings.password)
     controller = Controller(
-        settings, work=work, management_port=management_port, initial_error=problem
+        settings,
+        work=work,
+        management_port=management_port,
+        initial_error=problem,
+        ledger_store=open_store(),  # $KANIN_DATA_DIR, else the user's data folder
     )
     if local_node is None:
         folder = getattr(args, "local_broker_dir", None)

@@ -22,6 +22,7 @@ from core.local_broker import install_hint
 from core.local_flow import DEAD_LETTER_ATTEMPTS
 from core.monitor import QueueStats
 from core.policies import DeadLetterSetup
+from core.queue_count import QueueCount, restart_summary
 from core.settings import SettingsError
 from desktop.banners import NoticeBanner
 from desktop.controller import ConnectionState, Controller, QueueSample
@@ -51,6 +52,8 @@ class RestartRecord:
         source_before: where that count came from.
         kanin_before: Kanin's own count of its tasks in the queue.
         began: ``time.monotonic()`` when the restart was asked for.
+        before: ready + unacked before the restart, with their sources.
+        done_before: tasks Kanin's workers had acknowledged when it was asked for.
         back_at: ``time.time()`` when the node accepted connections again (0: not yet).
         away: seconds from asking to the node accepting connections again.
     """
@@ -60,11 +63,15 @@ class RestartRecord:
     source_before: str
     kanin_before: int
     began: float
+    before: QueueCount | None = None
+    done_before: int = 0
     back_at: float = 0.0
     away: float = 0.0
 
     def before_text(self) -> str:
         """The counts before the restart, as the banner says them."""
+        if self.before is not None:
+            return f"{self.before.text()}; {self.before.sources()}."
         if self.ready_before is None:
             broker = "no reading from the broker yet"
         else:
@@ -81,12 +88,22 @@ class RestartReport:
         ready_after: the broker's ready count in the first reading after the node came back.
         source_after: where that count came from.
         kanin_after: Kanin's own count of its tasks in the queue then.
+        after: ready + unacked after, with their sources.
+        done_during: tasks Kanin's workers acknowledged from asking to that reading.
     """
 
     record: RestartRecord
     ready_after: int
     source_after: str
     kanin_after: int
+    after: QueueCount | None = None
+    done_during: int = 0
+
+    def summary(self) -> str:
+        """``before: ... · done during the restart: N · after: ...`` (ready + unacked)."""
+        before = self.record.before or QueueCount(None, 0, "", "")
+        after = self.after or QueueCount(self.ready_after, 0, self.source_after, "")
+        return restart_summary(before, after, self.done_during)
 
 
 class BrokerFlow(QObject):
@@ -126,8 +143,10 @@ class BrokerFlow(QObject):
         self.restart: RestartRecord | None = None
         self._ever_connected = False
         self._dead_lettering_for = ""  # the queue whose dead-letter policy was asked for
+        self._kanin_unacked = 0  # tasks Kanin's workers held at the last queue sample
         controller.connection_changed.connect(self._on_connection_changed)
         controller.sample_taken.connect(self._on_sample_taken)
+        controller.settings_applied.connect(self.changed)
         node.started.connect(self._on_local_started)
         node.restarted.connect(self._on_local_restarted)
         node.failed.connect(self._on_local_failed)
@@ -149,8 +168,33 @@ class BrokerFlow(QObject):
 
     @property
     def can_restart(self) -> bool:
-        """True when "Restart broker" can do something now."""
-        return self.node.managed and not self.node.busy
+        """True when "Restart broker" can do something now: on the managed node, in use."""
+        return self.node.managed and not self.node.busy and self.uses_managed_node()
+
+    @property
+    def restart_tip(self) -> str:
+        """The Restart broker button's tooltip: what it does, or why it cannot now."""
+        if not self.node.managed:
+            return "Only for Kanin's own local node: start it from the Broker menu first"
+        if not self.uses_managed_node():
+            return (
+                "Disabled: the window uses another broker "
+                f"({self.controller.settings.redacted}); Restart broker acts only on "
+                "Kanin's own node, and only while the window uses it"
+            )
+        if self.node.busy:
+            return "Disabled while the local node is starting, stopping or restarting"
+        return "Stop and start Kanin's local RabbitMQ node while the workers run"
+
+    def uses_managed_node(self) -> bool:
+        """True when the window's connection is on the managed node (parsed addresses).
+
+        While connected, the node in use (``controller.node``) decides; while not
+        (e.g. during a restart), the configured URLs do.
+        """
+        controller = self.controller
+        in_use = [controller.node] if controller.node else list(controller.settings.urls)
+        return any(self.node.serves(url) for url in in_use)
 
     @property
     def restarting(self) -> bool:
@@ -223,11 +267,12 @@ class BrokerFlow(QObject):
         """Stop and start the managed node in the background while the workers run.
 
         Returns:
-            False when Kanin manages no node or an operation on it is running.
+            False when Kanin manages no node, the window uses another broker, or an
+            operation on the node is running.
         """
         node = self.node
         broker = node.broker
-        if broker is None or node.busy:
+        if broker is None or not self.can_restart:
             return False
         stats = self.controller.last_stats
         record = RestartRecord(
@@ -236,6 +281,8 @@ class BrokerFlow(QObject):
             source_before=source_name(stats) if stats is not None else "",
             kanin_before=self.controller.queued_by_bookkeeping(),
             began=time.monotonic(),
+            before=QueueCount.of(stats, self._kanin_unacked),
+            done_before=self.controller.finished_total,
         )
         if not node.restart():
             return False
@@ -288,6 +335,7 @@ class BrokerFlow(QObject):
             and not self._ever_connected
         ):
             self.offer_node()
+        self.changed.emit()  # the node in use may have changed: Restart broker follows it
 
     @Slot(object)
     def _on_local_phase_changed(self, phase: NodePhase) -> None:
@@ -350,6 +398,7 @@ class BrokerFlow(QObject):
     def _on_sample_taken(self, sample: QueueSample) -> None:
         record = self.restart
         stats = sample.stats
+        self._kanin_unacked = sample.kanin_unacked
         if (
             record is None
             or not record.back_at
@@ -359,25 +408,23 @@ class BrokerFlow(QObject):
         ):
             return
         self.restart = None
+        after = QueueCount.of(stats, sample.kanin_unacked)
         report = RestartReport(
-            record, stats.ready, source_name(stats), self.controller.queued_by_bookkeeping()
+            record,
+            stats.ready,
+            source_name(stats),
+            self.controller.queued_by_bookkeeping(),
+            after,
+            max(0, self.controller.finished_total - record.done_before),
         )
         self.report.show_message(
             f"<b>The broker {html.escape(record.node)} restarted and came back</b> "
             f"(away {record.away:.1f} s); Kanin reconnected.<br>"
-            f"Tasks in the queue before: {record.before_text()}<br>"
-            f"after: {report.ready_after} ready ({report.source_after}); "
-            f"{report.kanin_after} of Kanin's tasks queued (Kanin's own bookkeeping).",
+            f"{html.escape(report.summary(), quote=False)}<br>"
+            f"<small>{html.escape(after.sources(), quote=False)}.</small>",
             kind="ok",
         )
-        log.info(
-            "Broker restarted in %.1f s: ready before %s, after %d; Kanin's queued %d -> %d.",
-            record.away,
-            "?" if record.ready_before is None else record.ready_before,
-            report.ready_after,
-            record.kanin_before,
-            report.kanin_after,
-        )
+        log.info("Broker restarted in %.1f s: %s.", record.away, report.summary())
         self.restart_reported.emit(report)
 
     @Slot(object)

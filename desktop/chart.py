@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPen
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 DEPTH_COLOR = QColor("#3b6fb6")
@@ -35,16 +35,49 @@ class ChartPoint:
     rate: float
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 4, 5, 8, 10, 20, 40, ... at or above ``value`` (at least 1)."""
+def nice_step(value: float) -> float:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... at or above ``value`` (at least 1)."""
     if value <= 1:
         return 1.0
     exponent = math.floor(math.log10(value))
-    for step in (1, 2, 4, 5, 8, 10):
+    for step in (1, 2, 5, 10):
         candidate = step * 10**exponent
-        if candidate >= value:
+        if candidate >= value - 1e-9:
             return float(candidate)
     return float(10 ** (exponent + 1))  # pragma: no cover - the loop always returns
+
+
+DIVISIONS = (4, 5, 6)
+"""How many grid intervals an axis may have; both axes share the chosen one."""
+SMALLEST_TOP = 4.0
+"""The top of an axis with nothing (or less) to show."""
+
+
+def axis_ticks(depth_peak: float, rate_peak: float) -> tuple[list[float], list[float]]:
+    """Round ticks from 0 for both axes, the same number on each (they share the grid lines).
+
+    Each axis steps by 1, 2 or 5 times a power of ten and ends at or above its
+    peak plus 10 %; of the allowed numbers of grid intervals, the one that
+    wastes the least height is kept.
+
+    Args:
+        depth_peak: the most messages ready in view.
+        rate_peak: the most tasks done per second in view.
+
+    Returns:
+        The depth ticks and the rate ticks, bottom (0) to top.
+    """
+    wanted = (max(SMALLEST_TOP, depth_peak * 1.1), max(SMALLEST_TOP, rate_peak * 1.1))
+
+    def waste(divisions: int) -> float:
+        return sum(nice_step(value / divisions) * divisions / value for value in wanted)
+
+    divisions = min(DIVISIONS, key=waste)
+    depth_step, rate_step = (nice_step(value / divisions) for value in wanted)
+    return (
+        [depth_step * i for i in range(divisions + 1)],
+        [rate_step * i for i in range(divisions + 1)],
+    )
 
 
 class ThroughputChart(QWidget):
@@ -66,7 +99,7 @@ class ThroughputChart(QWidget):
         self.span = span
         self._clock = clock
         self._points: collections.deque[ChartPoint] = collections.deque()
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(self.fontMetrics().height() * 9)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip(
             "Blue: messages ready in the queue. Green: tasks acknowledged per second "
@@ -75,7 +108,14 @@ class ThroughputChart(QWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802
         """A comfortable size."""
-        return QSize(360, 180)
+        line = self.fontMetrics().height()
+        return QSize(line * 28, line * 18)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        """A new font (zoom) scales the chart's least height with its labels."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.setMinimumHeight(self.fontMetrics().height() * 9)
 
     def add_point(self, depth: int | None, rate: float, at: float | None = None) -> None:
         """Append a sample and forget those older than the span.
@@ -124,12 +164,18 @@ class ThroughputChart(QWidget):
             runs.append(run)
         return runs
 
+    def axis_ticks(self, now: float | None = None) -> tuple[list[float], list[float]]:
+        """The round ticks of the depth and rate axes (see ``axis_ticks``)."""
+        points = self.visible_points(now)
+        return axis_ticks(
+            max((p.depth or 0 for p in points), default=0),
+            max((p.rate for p in points), default=0.0),
+        )
+
     def axis_tops(self, now: float | None = None) -> tuple[float, float]:
         """The round values at the top of the depth and rate axes (at least 4 each)."""
-        points = self.visible_points(now)
-        depth_max = max(4.0, nice_ceiling(max((p.depth or 0 for p in points), default=0) * 1.1))
-        rate_max = max(4.0, nice_ceiling(max((p.rate for p in points), default=0.0) * 1.1))
-        return depth_max, rate_max
+        depth, rate = self.axis_ticks(now)
+        return depth[-1], rate[-1]
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         """Draw axes, grid, both lines and the legend."""
@@ -137,9 +183,7 @@ class ThroughputChart(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         palette = self.palette()
         painter.fillRect(self.rect(), palette.base())
-        font = QFont(self.font())
-        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
-        painter.setFont(font)
+        painter.setFont(self.font())  # the window's size: small type did not read at a distance
         metrics = painter.fontMetrics()
         left = metrics.horizontalAdvance("00000") + 8
         right = metrics.horizontalAdvance("000.0") + 8
@@ -152,26 +196,28 @@ class ThroughputChart(QWidget):
         now = self._clock()
         span = self.visible_span(now)
         points = self.visible_points(now)
-        depth_max, rate_max = self.axis_tops(now)
+        depth_ticks, rate_ticks = self.axis_ticks(now)
+        depth_max, rate_max = depth_ticks[-1], rate_ticks[-1]
+        divisions = len(depth_ticks) - 1
         text_color = palette.text().color()
         grid = QColor(text_color)
         grid.setAlpha(40)
 
         painter.setPen(QPen(grid, 1))
-        for i in range(5):
-            y = plot.top() + plot.height() * i / 4
+        for i in range(divisions + 1):
+            y = plot.top() + plot.height() * i / divisions
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(DEPTH_COLOR)
             painter.drawText(
                 QRectF(0, y - metrics.height() / 2, left - 4, metrics.height()),
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                _axis_text(depth_max * (4 - i) / 4),
+                axis_text(depth_ticks[divisions - i]),
             )
             painter.setPen(RATE_COLOR)
             painter.drawText(
                 QRectF(plot.right() + 4, y - metrics.height() / 2, right - 4, metrics.height()),
                 int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                _axis_text(rate_max * (4 - i) / 4),
+                axis_text(rate_ticks[divisions - i]),
             )
             painter.setPen(QPen(grid, 1))
         painter.setPen(text_color)
@@ -234,7 +280,12 @@ class ThroughputChart(QWidget):
         painter.end()
 
 
-def _axis_text(value: float) -> str:
+def axis_text(value: float) -> str:
+    """A tick's label: ``40``, ``250k``, ``1.5M``."""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:g}M"
+    if value >= 10_000:
+        return f"{value / 1000:g}k"
     if value == int(value):
         return f"{value:.0f}"
-    return f"{value:.1f}"
+    return f"{value:g}"

@@ -12,24 +12,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
 
 from PySide6.QtCore import QMetaMethod, QObject, Signal
 
+from core.journal import Journal
 from core.ledger import TaskState
+from core.ledger_store import LedgerStore
 from core.monitor import QueueStats
 from core.rates import QueueSample, QueueSampler
 from core.router import ConnectionState, Notices, Router
-from core.status import WorkerStatus
-from core.topology import QueueType
 from core.work import Work, dot_work
 from core.worker import AckMode
 from desktop.bridge import Item
 from desktop.crew import Crew
+from desktop.keeping import keep_ledger, scope_for
 from desktop.outbox import Outbox
 from desktop.pacer import RATE_WINDOW, TICK_MS, Pacer, freeze_long_lived, make_gate
 from desktop.preferences import AppSettings, from_urls
 from desktop.session import Session
+from desktop.session_facts import SessionFacts
 from desktop.task_model import TaskTableModel
 
 __all__ = ["ConnectionState", "Controller", "QueueSample", "freeze_long_lived"]
@@ -37,7 +38,7 @@ __all__ = ["ConnectionState", "Controller", "QueueSample", "freeze_long_lived"]
 log = logging.getLogger(__name__)
 
 
-class Controller(QObject):
+class Controller(QObject, SessionFacts):
     """Runs the work queue behind the window.
 
     Args:
@@ -48,6 +49,8 @@ class Controller(QObject):
         management_port: the management plugin's port, ``None`` to skip it.
         initial_error: a settings problem found before starting (e.g. a bad ``--url``):
             shown as a failed connection until new settings are applied.
+        ledger_store: where the task ledger is kept across runs (``None``: not kept);
+            the starting queue's kept tasks are shown at once (``desktop.keeping``).
         parent: the owning QObject.
 
     Signals:
@@ -68,6 +71,8 @@ class Controller(QObject):
             ``<queue>.dead`` (``ready`` is ``None`` while it does not exist).
         pending_changed(int): tasks waiting for the broker (not yet confirmed
             while it is away); emitted when the number changes.
+        tasks_handed_over(int, str): this many tasks still waiting for the broker
+            when the settings changed are sent to the new broker (its redacted URL).
         ticked(): the end of each GUI tick, while the workers still step aside
             (``PriorityGate.first``): the window paints what the tick changed
             there and then, with the GIL to itself.
@@ -86,6 +91,7 @@ class Controller(QObject):
     settings_applied = Signal()
     dead_letter_sampled = Signal(object)
     pending_changed = Signal(int)
+    tasks_handed_over = Signal(int, str)
     ticked = Signal()
 
     def __init__(
@@ -97,6 +103,7 @@ class Controller(QObject):
         watch_interval: float = 1.0,
         management_port: int | None = 15672,
         initial_error: str = "",
+        ledger_store: LedgerStore | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -127,6 +134,9 @@ class Controller(QObject):
         self._pacer = Pacer(
             self.gate, self.model, self._crew, self._route, self._end_tick, tick_ms, self
         )
+        self.journal: Journal | None = None
+        if ledger_store is not None:
+            self.journal = keep_ledger(self.model, ledger_store, scope_for(settings))
         self._session = self._use(settings, initial_error)
         self._retired: list[threading.Thread] = []
         self._max_attempts: int | None = None
@@ -138,42 +148,7 @@ class Controller(QObject):
         self._started_method = QMetaMethod.fromSignal(self.task_started)
         self._finished_method = QMetaMethod.fromSignal(self.task_finished)
 
-    # ----------------------------------------------------------------- properties
-
-    @property
-    def settings(self) -> AppSettings:
-        """The settings in effect."""
-        return self._session.settings
-
-    @property
-    def connection_state(self) -> ConnectionState:
-        """The connection's state (a ``str`` too, e.g. ``"connected"``)."""
-        return self._router.state
-
-    @property
-    def connection_message(self) -> str:
-        """A sentence about the connection, for the status bar and the banner."""
-        return self._router.message
-
-    @property
-    def broker_version(self) -> str:
-        """``RabbitMQ 3.10.8``, or "" until the watcher has connected once."""
-        return self._router.broker
-
-    @property
-    def queue_kind(self) -> str:
-        """``quorum queue`` or ``classic queue`` once the queue was declared, else ""."""
-        return self._router.queue_kind
-
-    @property
-    def queue_type(self) -> QueueType | None:
-        """The queue's type as the producer's declare found it (``None`` before)."""
-        return self._router.queue_type
-
-    @property
-    def max_attempts(self) -> int | None:
-        """Attempts before a failing task is dead-lettered (``None``: given back forever)."""
-        return self._max_attempts
+    # ----------------------------------------------------------------- commands
 
     def set_max_attempts(self, attempts: int | None) -> None:
         """Workers started from now on dead-letter a task at its ``attempts``-th failure.
@@ -187,50 +162,14 @@ class Controller(QObject):
         self._max_attempts = attempts
         pool = self._session.pool
         if pool is not None:
-            pool.options = replace(pool.options, max_attempts=attempts)
+            pool.set_max_attempts(attempts)  # the running workers too
         if self._session.watcher is not None and attempts is not None:
             self._session.watcher.look_for_dead_letters()  # the policy came with the queue
-
-    @property
-    def started(self) -> bool:
-        """True once ``start()`` was called."""
-        return self._started
-
-    @property
-    def last_stats(self) -> QueueStats | None:
-        """The work queue's latest reading by the watcher (``None`` before the first)."""
-        return self._sampler.last
-
-    @property
-    def node(self) -> str:
-        """The broker node the producer is connected to, redacted ("" when not connected)."""
-        return self._router.node
-
-    @property
-    def pending_count(self) -> int:
-        """Tasks waiting for the broker: enqueued or unconfirmed while it is away."""
-        return self._pending
-
-    @property
-    def unconfirmed_count(self) -> int:
-        """Tasks the broker has not confirmed yet (sent, waiting, or still being enqueued)."""
-        producer = self._session.producer
-        return (producer.waiting if producer is not None else 0) + self._outbox.size
-
-    def queued_by_bookkeeping(self) -> int:
-        """Kanin's own count of its tasks in the queue: confirmed, not yet taken or back."""
-        states = (TaskState.QUEUED, TaskState.REDELIVERED, TaskState.RETRYING)
-        return sum(self._ledger.count(state) for state in states)
 
     def use_local_broker(self, url: str) -> None:
         """Switch to the local node at ``url`` (``LocalBroker.amqp_url``), not remembered."""
         self.apply_settings(from_urls([url], self.settings))
         self.start()
-
-    @property
-    def statuses(self) -> list[WorkerStatus]:
-        """The last copy of every worker's state."""
-        return list(self._crew.statuses)
 
     # ----------------------------------------------------------------- life cycle
 
@@ -254,15 +193,23 @@ class Controller(QObject):
     def apply_settings(self, settings: AppSettings) -> None:
         """Switch to new settings: the old workers stop in the background, as many start anew.
 
-        The old session's events still in its inbox are routed first; whatever
-        its stopping workers report later stays in that inbox, never read.
+        The new workers take the names of the running old ones, in order, and
+        their cards keep their counters. The old session's events still in its
+        inbox are routed first; whatever its stopping workers report later stays
+        in that inbox, never read. Tasks the old producer never published
+        (*waiting for broker*, or any unconfirmed task of a session that never
+        connected) follow the session: they are handed to the new producer, and
+        the window is told so (``tasks_handed_over``).
 
         Args:
             settings: the new settings (already validated by the dialog).
         """
         old = self._session
-        alive = len(old.pool.names(alive_only=True)) if old.pool is not None else 0
+        self._crew.refresh()  # the old workers' latest counters, carried over
+        kept = [s for s in self._crew.statuses if not s.state.finished]
         self._route(old.bridge.drain())
+        never_connected = old.producer is None or not old.producer.connected.is_set()
+        stranded = self._outbox.take_stranded(sending_too=never_connected)
         self._retire(old)
         if settings.queue != old.settings.queue or settings.urls != old.settings.urls:
             self._max_attempts = None  # the dead-letter policy was for the old queue
@@ -271,8 +218,18 @@ class Controller(QObject):
             self.set_max_attempts(self._max_attempts)
         if self._started:
             self._begin_session()
-            if alive and self._session.pool is not None:
-                self._session.pool.add(alive)
+            if kept and self._session.pool is not None:
+                self._session.pool.add(len(kept), keep_names=[s.name for s in kept])
+                self._crew.carry(kept)
+                self._crew.refresh()
+        if stranded and self._outbox.hand_over(stranded):
+            where = settings.redacted
+            log.info(
+                "%d task(s) waiting from the previous settings are sent to %s.",
+                len(stranded),
+                where,
+            )
+            self.tasks_handed_over.emit(len(stranded), where)
         self.settings_applied.emit()
 
     def pause_updates(self, paused: bool) -> None:
@@ -296,6 +253,8 @@ class Controller(QObject):
             settings.queue, settings.username, auto_ack=settings.ack_mode is AckMode.AUTO
         )
         self._sampler.clear()
+        if self.journal is not None:
+            self.journal.set_scope(scope_for(settings))
         self._outbox.producer = session.producer
         self._crew.follow(session.pool)
         self._pacer.bridge = session.bridge
@@ -326,6 +285,8 @@ class Controller(QObject):
             ok = ok and not thread.is_alive()
         self._route(self._session.bridge.drain())
         self.model.flush()
+        if self.journal is not None:
+            ok = self.journal.close() and ok
         if not ok:
             log.warning("Some threads were still running %.0f s after closing.", timeout)
         return ok
@@ -355,7 +316,7 @@ class Controller(QObject):
         self._crew.kill(name)
 
     def stop_worker(self, name: str) -> None:
-        """Stop a worker gracefully: its current task is given back with a nack."""
+        """Stop a worker gracefully: it finishes its current task, then leaves."""
         self._crew.stop(name)
 
     def remove_workers(self, count: int) -> list[str]:
@@ -374,6 +335,8 @@ class Controller(QObject):
 
     def _end_tick(self) -> None:
         self._update_pending()
+        if self.journal is not None:
+            self.journal.tick()
         self.ticked.emit()
 
     def _route(self, items: list[Item]) -> int:

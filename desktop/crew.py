@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from core.events import WorkerState
 from core.pool import WorkerPool
@@ -24,6 +24,9 @@ class Crew:
         pool: the session's worker pool (``None`` when the settings are wrong).
         statuses: every worker's state, as the last ``refresh()`` copied it.
         running: workers not finished in that copy.
+
+    Workers restarted on new settings keep their names and, through the counts
+    carried over (``carry``), their counters: the cards go on where they were.
     """
 
     def __init__(
@@ -34,17 +37,31 @@ class Crew:
         self.running = 0
         self._gate = gate
         self._on_updated = on_updated
+        self._carried: dict[str, WorkerStatus] = {}
 
     def follow(self, pool: WorkerPool | None) -> None:
         """Command another session's pool; the old copy of states is dropped."""
         self.pool = pool
         self.statuses = []
         self.running = 0
+        self._carried = {}
+
+    def carry(self, statuses: Sequence[WorkerStatus]) -> None:
+        """Add these workers' counters to the same-named workers of the pool followed now."""
+        self._carried = {status.name: status for status in statuses}
 
     def refresh(self) -> None:
         """Copy every worker's state and hand the copy on."""
         pool = self.pool
         self.statuses = statuses = pool.snapshot() if pool is not None else []
+        if self._carried:
+            for status in statuses:
+                old = self._carried.get(status.name)
+                if old is not None:
+                    status.done += old.done
+                    status.redeliveries += old.redeliveries
+                    status.failures += old.failures
+                    status.returned += old.returned
         self.running = sum(1 for s in statuses if not s.state.finished)
         self._on_updated(statuses)
 
@@ -63,22 +80,26 @@ class Crew:
         return names
 
     def kill(self, name: str) -> None:
-        """Crash a worker on purpose: its unacked task goes back to the queue."""
+        """Crash a worker on purpose; what became of its task is logged once it is dead.
+
+        With manual acks its unacked task goes back to the queue; with auto-ack it
+        is lost (``core.router`` says which, in one line, from the worker's report).
+        """
         if self.pool is None:
             return
         try:
             self.pool.kill(name)
-            log.info("Killing %s: its unacknowledged task returns to the queue.", name)
+            log.debug("Killing %s.", name)
         except KeyError:
             log.warning("There is no worker named %s.", name)
 
     def stop(self, name: str) -> None:
-        """Stop a worker gracefully: its current task is given back with a nack."""
+        """Stop a worker gracefully: it finishes its current task, then leaves."""
         if self.pool is None:
             return
         try:
-            self.pool.stop(name)
-            log.info("Stopping %s.", name)
+            self.pool.stop(name, finish_current=True)
+            log.info("Stopping %s once its current task is done.", name)
         except KeyError:
             log.warning("There is no worker named %s.", name)
 

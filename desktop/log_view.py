@@ -11,8 +11,8 @@ import collections
 import logging
 
 from PySide6.QtCore import QTimer, Slot
-from PySide6.QtGui import QFont, QTextCursor
-from PySide6.QtWidgets import QPlainTextEdit, QWidget
+from PySide6.QtGui import QFont, QResizeEvent
+from PySide6.QtWidgets import QAbstractSlider, QPlainTextEdit, QWidget
 
 MAX_LINES = 5000
 
@@ -61,7 +61,12 @@ class QueueingHandler(logging.Handler):
 
 
 class LogView(QPlainTextEdit):
-    """Shows log records of the ``logging`` module.
+    """Shows log records of the ``logging`` module, following new lines while at the bottom.
+
+    Whether to follow is the user's choice, read from their own scrolling
+    (wheel, scrollbar, keys): a layout change that makes the view shorter
+    (a banner above it) keeps the last line in sight instead of leaving the
+    view a few lines above the bottom, where it would stop following.
 
     Args:
         handler: the handler to drain (attach it to a logger with ``attach``).
@@ -79,10 +84,16 @@ class LogView(QPlainTextEdit):
         self.setMaximumBlockCount(MAX_LINES)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setPlaceholderText("Log messages appear here.")
-        font = QFont("DejaVu Sans Mono")
+        font = QFont()
+        font.setFamilies(["DejaVu Sans Mono", "monospace"])
         font.setStyleHint(QFont.StyleHint.Monospace)
-        font.setPointSizeF(max(7.0, self.font().pointSizeF() * 0.9))
-        self.setFont(font)
+        self.setFont(font)  # only the family is set: the size follows the window's (zoom)
+        self.following = True
+        """True while new lines scroll into view (the user is at the bottom)."""
+        bar = self.verticalScrollBar()
+        bar.actionTriggered.connect(self._on_scrolled_by_user)
+        bar.sliderReleased.connect(self._on_slider_released)
+        bar.rangeChanged.connect(self._on_range_changed)
         self._timer = QTimer(self)
         self._timer.setInterval(100)
         self._timer.timeout.connect(self._on_timeout)
@@ -109,9 +120,31 @@ class LogView(QPlainTextEdit):
         lines = self.handler.take()
         if not lines:
             return
-        bar = self.verticalScrollBar()
-        at_end = bar.value() >= bar.maximum() - 2
         self.appendPlainText("\n".join(lines))
-        if at_end:
-            self.moveCursor(QTextCursor.MoveOperation.End)
+        self._follow()
+
+    @Slot(int)
+    def _on_scrolled_by_user(self, action: int) -> None:
+        # Emitted before the move: the slider's position is where it goes.
+        if action != QAbstractSlider.SliderAction.SliderNoAction.value:
+            bar = self.verticalScrollBar()
+            self.following = bar.sliderPosition() >= bar.maximum() - 2
+
+    @Slot()
+    def _on_slider_released(self) -> None:
+        bar = self.verticalScrollBar()
+        self.following = bar.value() >= bar.maximum() - 2
+
+    @Slot(int, int)
+    def _on_range_changed(self, _low: int, _high: int) -> None:
+        self._follow()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        """Keep the last line in sight when the view changes size while following."""
+        super().resizeEvent(event)
+        self._follow()
+
+    def _follow(self) -> None:
+        if self.following:
+            bar = self.verticalScrollBar()
             bar.setValue(bar.maximum())

@@ -8,33 +8,37 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon
 from PySide6.QtWidgets import (
-    QGroupBox,
     QMainWindow,
     QMessageBox,
-    QSplitter,
-    QVBoxLayout,
+    QSizePolicy,
     QWidget,
 )
 
+from core.worker import AckMode
 from desktop.about import about_box, about_text
 from desktop.banners import NoticeBanner
 from desktop.broker_flow import BrokerFlow
 from desktop.closing import CloseGuard
 from desktop.composer import TaskComposer
 from desktop.controller import ConnectionState, Controller
+from desktop.hints import explain
 from desktop.local_node import LocalNode
 from desktop.log_view import LogView
 from desktop.menus import make_menus
 from desktop.preferences import SettingsStore
+from desktop.purge import Purger
+from desktop.purge import ask_with_dialog as ask_purge
 from desktop.queue_panel import QueuePanel
 from desktop.quit_question import AskPending, ask_with_dialog
 from desktop.settings_dialog import SettingsDialog, SettingsEditor
 from desktop.status_line import StatusLine
 from desktop.task_table import TaskTablePanel
+from desktop.window_layout import arrange
 from desktop.worker_cards import WorkersPanel
+from desktop.zoom import Zoom
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         if icon is not None:
             self.setWindowIcon(icon)
+        self.zoom = Zoom(store, self)  # before any widget measures its text
 
         self.banner = NoticeBanner(dismissable=False)  # why the broker cannot be reached
         self.retry_button = self.banner.add_button("Retry now")
@@ -87,43 +92,28 @@ class MainWindow(QMainWindow):
             self.restart_banner,
             parent=self,
         )
+        self.purger = Purger(controller, ask_purge(self), self)
         self.composer = TaskComposer()
         self.queue_panel = QueuePanel()
         self.workers_panel = WorkersPanel()
         self.task_panel = TaskTablePanel(controller.model)
+        # The task counts grow with every state (100,000 tasks: ...): they get the room
+        # left beside the table's buttons and never widen the window.
+        counts = self.task_panel.counts_label
+        counts.setSizePolicy(QSizePolicy.Policy.Ignored, counts.sizePolicy().verticalPolicy())
+        explain(self.task_panel.empty_label, "padding: 4px;")
         self.log_view = LogView()
         self.log_view.attach(logging.getLogger())
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(_group("Enqueue tasks", self.composer))
-        left_layout.addWidget(_group("Queue", self.queue_panel), 3)
-        left_layout.addWidget(_group("Log", self.log_view), 2)
-
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(_group("Workers", self.workers_panel))
-        right.addWidget(_group("Tasks", self.task_panel))
-        right.setStretchFactor(0, 2)
-        right.setStretchFactor(1, 3)
-        right.setSizes([300, 480])
-        right.setChildrenCollapsible(False)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([440, 840])
-        self.splitter.setChildrenCollapsible(False)
-
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(8, 6, 8, 4)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.broker_offer)
-        layout.addWidget(self.restart_banner)
-        layout.addWidget(self.splitter, 1)
+        central, self.splitter, self.banner_area = arrange(
+            [
+                ("Enqueue tasks", self.composer, 0),
+                ("Queue", self.queue_panel, 5),
+                ("Log", self.log_view, 2),
+            ],
+            [("Workers", self.workers_panel, 2), ("Tasks", self.task_panel, 3)],
+            [self.banner, self.broker_offer, self.restart_banner],
+        )
         self.setCentralWidget(central)
 
         self.status_line = StatusLine(self.statusBar())
@@ -137,7 +127,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self._on_settings_applied()
         self._on_connection_changed(controller.connection_state, controller.connection_message)
-        self.resize(1280, 800)
+        screen = self.screen().availableGeometry()
+        # 1280x800 where it fits: on a 1366x768 screen the status bar stayed below the edge.
+        self.resize(min(1280, screen.width()), min(800, screen.height()))
         geometry, state = store.load_geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -147,7 +139,7 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- construction
 
     def _connect(self) -> None:
-        a = self.menu_actions
+        a, c = self.menu_actions, self.controller
         a.settings.triggered.connect(self._on_settings_requested)
         a.quit.triggered.connect(self.close)
         a.start_local.triggered.connect(self._on_start_local_requested)
@@ -155,30 +147,36 @@ class MainWindow(QMainWindow):
         a.enqueue.triggered.connect(self.composer.request_enqueue)
         a.mixed.triggered.connect(self.composer.request_mixed)
         a.clear_tasks.triggered.connect(self._on_clear_tasks_requested)
+        a.purge_queue.triggered.connect(self.purger.request)
+        self.purger.purged.connect(self._on_purged)
+        self.purger.failed.connect(self._on_settings_warned)
         for action in a.show:
             action.triggered.connect(self._on_show_action_triggered)
         a.add_worker.triggered.connect(self._on_add_one_requested)
         a.kill_worker.triggered.connect(self._on_kill_selected_requested)
         a.stop_worker.triggered.connect(self._on_stop_selected_requested)
-        a.clear_workers.triggered.connect(self._on_clear_workers_requested)
+        a.clear_workers.triggered.connect(c.remove_finished_workers)
         a.about.triggered.connect(self._on_about_requested)
-        c = self.controller
+        a.zoom_in.triggered.connect(self.zoom.zoom_in)
+        a.zoom_out.triggered.connect(self.zoom.zoom_out)
+        a.zoom_reset.triggered.connect(self.zoom.reset)
         c.workers_updated.connect(self.workers_panel._on_workers_updated)
         c.sample_taken.connect(self.queue_panel._on_sample_taken)
         c.connection_changed.connect(self._on_connection_changed)
         c.settings_applied.connect(self._on_settings_applied)
         c.ticked.connect(self._paint_now)
         self.composer.enqueue_requested.connect(self._on_enqueue_requested)
-        self.composer.mixed_requested.connect(self._on_mixed_requested)
-        self.workers_panel.add_requested.connect(self._on_add_requested)
-        self.workers_panel.remove_requested.connect(self._on_remove_requested)
-        self.workers_panel.kill_requested.connect(self._on_kill_requested)
-        self.workers_panel.stop_requested.connect(self._on_stop_requested)
-        self.workers_panel.clear_requested.connect(self._on_clear_workers_requested)
+        self.composer.mixed_requested.connect(c.enqueue_mixed)
+        self.workers_panel.add_requested.connect(c.add_workers)
+        self.workers_panel.remove_requested.connect(c.remove_workers)
+        self.workers_panel.kill_requested.connect(c.kill_worker)
+        self.workers_panel.stop_requested.connect(c.stop_worker)
+        self.workers_panel.clear_requested.connect(c.remove_finished_workers)
         self.task_panel.clear_requested.connect(self._on_clear_tasks_requested)
         self.settings_button.clicked.connect(self._on_settings_requested)
         self.retry_button.clicked.connect(self._on_retry_requested)
         c.pending_changed.connect(self._on_pending_changed)
+        c.tasks_handed_over.connect(self._on_tasks_handed_over)
         c.dead_letter_sampled.connect(self.queue_panel._on_dead_letter_sampled)
         self.broker_offer.action_requested.connect(self._on_start_local_requested)
         self.restart_button.clicked.connect(self.broker_flow.restart_node)
@@ -204,6 +202,8 @@ class MainWindow(QMainWindow):
     def _on_settings_applied(self) -> None:
         settings = self.controller.settings
         self.status_line.show_where(settings, self.controller.node)
+        self.status_line.show_mode(settings)
+        self.workers_panel.set_mode(settings.prefetch, settings.ack_mode is AckMode.AUTO)
         self.queue_panel.set_queue(settings.queue)
         host = settings.redacted.split("@")[-1].split("/")[0]
         # Qt adds " — Kanin" (the application display name) on desktops that show titles.
@@ -221,6 +221,8 @@ class MainWindow(QMainWindow):
             self.queue_panel.set_queue(self.controller.settings.queue, self.controller.queue_kind)
         elif state == ConnectionState.FAILED:
             self.banner.show_titled("Kanin cannot work with the broker.", message, kind="error")
+        elif state == ConnectionState.BLOCKED:
+            self.banner.show_titled("The broker has raised a resource alarm.", message, "warn")
         elif state == ConnectionState.RECONNECTING and not self.broker_flow.restarting:
             self.banner.show_titled("The broker cannot be reached right now.", message, "error")
 
@@ -244,6 +246,8 @@ class MainWindow(QMainWindow):
         flow = self.broker_flow
         self.restart_broker_action.setEnabled(flow.can_restart)
         self.restart_button.setEnabled(flow.can_restart)
+        self.restart_button.setToolTip(flow.restart_tip)
+        self.restart_broker_action.setToolTip(flow.restart_tip)
         self.restart_button.setVisible(flow.managed)
         self.menu_actions.start_local.setEnabled(flow.can_start)
 
@@ -260,35 +264,22 @@ class MainWindow(QMainWindow):
         self.composer.set_pending(count)
         self.status_line.show_pending(count)
 
+    @Slot(int, str)
+    def _on_tasks_handed_over(self, count: int, where: str) -> None:
+        noun = "task" if count == 1 else "tasks"
+        self.statusBar().showMessage(
+            f"{count} {noun} waiting from the previous settings are sent to {where}.", 15_000
+        )
+
     # ----------------------------------------------------------------- user requests
 
     @Slot(str, int)
     def _on_enqueue_requested(self, text: str, count: int) -> None:
         self.controller.enqueue([text] * count)
 
-    @Slot(int, int, int)
-    def _on_mixed_requested(self, count: int, low: int, high: int) -> None:
-        self.controller.enqueue_mixed(count, low, high)
-
-    @Slot(int)
-    def _on_add_requested(self, count: int) -> None:
-        self.controller.add_workers(count)
-
     @Slot()
     def _on_add_one_requested(self) -> None:
         self.controller.add_workers(1)
-
-    @Slot(int)
-    def _on_remove_requested(self, count: int) -> None:
-        self.controller.remove_workers(count)
-
-    @Slot(str)
-    def _on_kill_requested(self, name: str) -> None:
-        self.controller.kill_worker(name)
-
-    @Slot(str)
-    def _on_stop_requested(self, name: str) -> None:
-        self.controller.stop_worker(name)
 
     @Slot()
     def _on_kill_selected_requested(self) -> None:
@@ -301,13 +292,13 @@ class MainWindow(QMainWindow):
             self.controller.stop_worker(self.workers_panel.selected)
 
     @Slot()
-    def _on_clear_workers_requested(self) -> None:
-        self.controller.remove_finished_workers()
-
-    @Slot()
     def _on_clear_tasks_requested(self) -> None:
         removed = self.controller.model.clear_finished()
         self.statusBar().showMessage(f"Removed {removed} finished task(s) from the table.", 3000)
+
+    @Slot(str, int, int)
+    def _on_purged(self, queue: str, count: int, _marked: int) -> None:
+        self.statusBar().showMessage(f"Purged {count:,} task(s) from {queue}.", 8000)
 
     @Slot()
     def _on_show_action_triggered(self) -> None:
@@ -388,11 +379,3 @@ class MainWindow(QMainWindow):
             self.broker_flow.node.close()
             self.log_view.detach()
         event.accept()
-
-
-def _group(title: str, widget: QWidget) -> QGroupBox:
-    box = QGroupBox(title)
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(8, 6, 8, 8)
-    layout.addWidget(widget)
-    return box

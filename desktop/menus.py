@@ -27,11 +27,15 @@ class WindowActions:
     enqueue: QAction
     mixed: QAction
     clear_tasks: QAction
+    purge_queue: QAction
     show: tuple[QAction, ...]
     add_worker: QAction
     kill_worker: QAction
     stop_worker: QAction
     clear_workers: QAction
+    zoom_in: QAction
+    zoom_out: QAction
+    zoom_reset: QAction
     about: QAction
 
 
@@ -46,9 +50,11 @@ def make_menus(window: QMainWindow) -> WindowActions:
     """
     bar = window.menuBar()
 
-    def add(menu: QMenu, text: str, shortcut: str | QKeySequence.StandardKey) -> QAction:
+    def add(
+        menu: QMenu, text: str, shortcut: str | QKeySequence.StandardKey, *more: str
+    ) -> QAction:
         action = QAction(text, window)
-        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcuts([QKeySequence(shortcut), *(QKeySequence(key) for key in more)])
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         window.addAction(action)
         menu.addAction(action)
@@ -68,11 +74,13 @@ def make_menus(window: QMainWindow) -> WindowActions:
     mixed = add(tasks_menu, "Enqueue &mixed batch", "Ctrl+Shift+Return")
     tasks_menu.addSeparator()
     clear_tasks = add(tasks_menu, "&Clear finished tasks", "Ctrl+L")
+    purge_queue = add(tasks_menu, "&Purge the queue…", "Ctrl+Shift+Del")
     show_menu = tasks_menu.addMenu("&Show")
     show: list[QAction] = []
     for number, state in enumerate([None, *TaskState], start=0):
         action = QAction("&All tasks" if state is None else state.value.capitalize(), window)
-        action.setShortcut(QKeySequence(f"Alt+{number}"))
+        if number <= 9:
+            action.setShortcut(QKeySequence(f"Alt+{number}"))
         action.setData(state)
         show_menu.addAction(action)
         show.append(action)
@@ -82,6 +90,12 @@ def make_menus(window: QMainWindow) -> WindowActions:
     kill_worker = add(workers_menu, "&Kill selected worker", "Ctrl+K")
     stop_worker = add(workers_menu, "&Stop selected worker", "Ctrl+T")
     clear_workers = add(workers_menu, "&Clear stopped workers", "Ctrl+Shift+L")
+
+    view_menu = bar.addMenu("&View")
+    # Ctrl+= too: on most keyboards "+" needs Shift, and Ctrl+Shift+= is what arrives.
+    zoom_in = add(view_menu, "Zoom &in", "Ctrl++", "Ctrl+=", "Ctrl+Shift+=")
+    zoom_out = add(view_menu, "Zoom &out", "Ctrl+-")
+    zoom_reset = add(view_menu, "&Actual size", "Ctrl+0")
 
     help_menu = bar.addMenu("&Help")
     about = add(help_menu, "&About Kanin", "F1")
@@ -93,10 +107,14 @@ def make_menus(window: QMainWindow) -> WindowActions:
         enqueue=enqueue,
         mixed=mixed,
         clear_tasks=clear_tasks,
+        purge_queue=purge_queue,
         show=tuple(show),
         add_worker=add_worker,
         kill_worker=kill_worker,
         stop_worker=stop_worker,
         clear_workers=clear_workers,
+        zoom_in=zoom_in,
+        zoom_out=zoom_out,
+        zoom_reset=zoom_reset,
         about=about,
     )

@@ -4,6 +4,11 @@ A batch of up to ``ENQUEUE_CHUNK`` texts goes out at once. A bigger one gets
 all its ids at once and is made and handed over a chunk per event-loop turn
 (the first one now), while the workers step aside (``PriorityGate.first``), so
 the window stays responsive; later batches wait for it, in order.
+
+The outbox keeps each task it sent until the broker confirms it (pruned as
+it grows), so tasks still *waiting for broker* when the settings change can
+be handed to the next session's producer (``take_stranded`` and
+``hand_over``) instead of staying behind in a producer that is closing.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Slot
 
+from core.ledger import TaskState
 from core.priority import PriorityGate
 from core.producer import Producer
 from core.router import ConnectionState, Router
@@ -61,6 +67,9 @@ class Outbox(QObject):
         # Chunks still to hand over: (ids, texts, created).
         self._chunks: collections.deque[tuple[list[str], list[str], float]] = collections.deque()
         self._size = 0
+        # Tasks handed to a producer, by id, until pruned once the broker confirmed them.
+        self._sent: dict[str, Task] = {}
+        self._prune_at = 2 * ENQUEUE_CHUNK
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -102,6 +111,49 @@ class Outbox(QObject):
             texts.append(f"Task {self._counter} " + "." * random.randint(low, high))
         return self.enqueue(texts)
 
+    def take_stranded(self, *, sending_too: bool) -> list[Task]:
+        """The tasks the broker has not confirmed that the session's producer never published.
+
+        Called as the session ends: its producer is closed without publishing
+        them. Tasks *waiting for broker* are always among them; tasks still
+        *sending* only with ``sending_too`` (the session never connected, so
+        nothing reached a broker), since a connected producer drains those itself.
+
+        Returns:
+            The tasks, in the order they were enqueued (forgotten here until ``hand_over``).
+        """
+        ledger = self._model.ledger
+        states = (TaskState.WAITING, TaskState.SENDING) if sending_too else (TaskState.WAITING,)
+        stranded = []
+        for task_id, task in self._sent.items():
+            record = ledger.get(task_id)
+            if record is not None and record.state in states:
+                stranded.append(task)
+        for task in stranded:
+            del self._sent[task.id]
+        return stranded
+
+    def hand_over(self, tasks: list[Task]) -> bool:
+        """Submit tasks of an earlier session to this session's producer, shown as *waiting*.
+
+        Returns:
+            False when this session cannot send (bad settings): the tasks stay
+            *waiting for broker* and are kept for the next session.
+        """
+        producer = self.producer
+        if not tasks:
+            return True
+        for task in tasks:
+            self._sent[task.id] = task
+        if producer is None or self._router.send_error or self.closed:
+            return False
+        producer.submit(tasks)
+        ids = [task.id for task in tasks]
+        self._model.ledger.mark_waiting(ids)  # sending -> waiting until this producer publishes
+        self._model.flush()
+        self._on_waiting()
+        return True
+
     def close(self) -> None:
         """Hand every waiting chunk over now; tasks enqueued from now on are not sent."""
         while self._chunks:
@@ -139,6 +191,7 @@ class Outbox(QObject):
             model.flush()
         else:
             producer.submit(tasks)
+            self._keep(tasks)
             if self._router.state is not ConnectionState.CONNECTED:
                 model.ledger.mark_waiting(ids)
                 model.flush()
@@ -148,3 +201,17 @@ class Outbox(QObject):
             elif not quiet:
                 log.info("Enqueued %d tasks.", len(tasks))
         return ids
+
+    def _keep(self, tasks: list[Task]) -> None:
+        """Remember tasks until the broker confirms them; prune the confirmed ones now and then."""
+        sent = self._sent
+        for task in tasks:
+            sent[task.id] = task
+        if len(sent) >= self._prune_at:
+            ledger = self._model.ledger
+            unsent = (TaskState.SENDING, TaskState.WAITING)
+            for task_id in [
+                i for i in sent if (r := ledger.get(i)) is None or r.state not in unsent
+            ]:
+                del sent[task_id]
+            self._prune_at = max(2 * ENQUEUE_CHUNK, 2 * len(sent))

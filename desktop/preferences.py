@@ -81,8 +81,14 @@ class AppSettings:
             raise SettingsError(str(exc)) from None
 
     def worker_options(self) -> WorkerOptions:
-        """Options for new workers (a lower CPU priority than the window's own thread)."""
-        return WorkerOptions(prefetch=self.prefetch, ack_mode=self.ack_mode, nice=WORKER_NICE)
+        """Options for new workers (a lower CPU priority than the window's own thread).
+
+        They keep trying when no broker answers yet: their cards say *reconnecting*
+        (rather than failing and vanishing at the next retry).
+        """
+        return WorkerOptions(
+            prefetch=self.prefetch, ack_mode=self.ack_mode, nice=WORKER_NICE, keep_trying=True
+        )
 
     def validate(self) -> None:
         """Check everything at once.
@@ -375,6 +381,15 @@ class SettingsStore:
         """Remember the window geometry and dock/toolbar state."""
         self.qsettings.setValue("window/geometry", geometry)
         self.qsettings.setValue("window/state", state)
+        self.qsettings.sync()
+
+    def load_zoom(self) -> int:
+        """The window's remembered zoom, in percent of the system font (100 when none)."""
+        return _int(self.qsettings.value("window/zoom"), 100)
+
+    def save_zoom(self, percent: int) -> None:
+        """Remember the window's zoom, in percent of the system font."""
+        self.qsettings.setValue("window/zoom", percent)
         self.qsettings.sync()
 
 

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 from core.monitor import QueueStats, Source
 from desktop.chart import ThroughputChart
 from desktop.controller import QueueSample
+from desktop.hints import explain, hint_color
 
 
 class QueuePanel(QWidget):
@@ -77,7 +78,7 @@ class QueuePanel(QWidget):
         """Show the queue's name and what the declare found."""
         text = f"<b>{name}</b>"
         if description:
-            text += f"  <span style='color:#6b7280'>({description})</span>"
+            text += f"  <span style='color:{hint_color().name()}'>({description})</span>"
         self.title.setText(text)
 
     @property
@@ -134,16 +135,17 @@ class QueuePanel(QWidget):
 def _value_label() -> QLabel:
     label = QLabel()
     label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    label.setMinimumWidth(48)
     font = label.font()
     font.setBold(True)
     label.setFont(font)
+    # Room for a count of seven digits: a growing queue never moves the sources beside it.
+    label.setMinimumWidth(label.fontMetrics().horizontalAdvance("≥ 0000000"))
     return label
 
 
 def _source_label() -> QLabel:
     label = QLabel()
-    label.setStyleSheet("color: palette(mid);")
+    explain(label)
     label.setWordWrap(True)
     return label
 

@@ -73,3 +73,45 @@ def ask_with_dialog(parent: QWidget | None) -> AskPending:
             return PendingChoice.CANCEL
 
     return ask
+
+
+AskStuck = Callable[[int, float, str], PendingChoice]
+"""Asks what to do when ``count`` tasks are still unconfirmed after ``seconds`` of waiting
+to quit, with the reason (the connection's sentence); tests inject their own answer."""
+
+
+def ask_stuck_with_dialog(parent: QWidget | None) -> AskStuck:
+    """The default question when publishing before quitting makes no progress.
+
+    Args:
+        parent: the window.
+
+    Returns:
+        A function asking: keep waiting (``PUBLISH_AND_WAIT``), quit anyway,
+        or cancel quitting; closing the box keeps waiting.
+    """
+
+    def ask(count: int, seconds: float, reason: str) -> PendingChoice:
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("The tasks cannot be published")
+        noun = "task is" if count == 1 else "tasks are"
+        box.setText(f"{count} {noun} still not confirmed by the broker after {seconds:.0f} s.")
+        box.setInformativeText(f"{reason}\nIf Kanin quits now they are lost.")
+        wait = box.addButton("Keep waiting", QMessageBox.ButtonRole.AcceptRole)
+        wait.setProperty("choice", PendingChoice.PUBLISH_AND_WAIT.value)
+        quit_button = box.addButton("Quit anyway", QMessageBox.ButtonRole.DestructiveRole)
+        quit_button.setProperty("choice", PendingChoice.QUIT_ANYWAY.value)
+        stay = box.addButton("Don't quit", QMessageBox.ButtonRole.RejectRole)
+        stay.setProperty("choice", PendingChoice.CANCEL.value)
+        box.setDefaultButton(wait)
+        box.exec()
+        clicked = box.clickedButton()
+        value = clicked.property("choice") if clicked is not None else None
+        box.deleteLater()
+        try:
+            return PendingChoice(value)
+        except ValueError:
+            return PendingChoice.PUBLISH_AND_WAIT
+
+    return ask

@@ -82,6 +82,7 @@ class SettingsDialog(QDialog):
         self.prefetch_box = QSpinBox()
         self.prefetch_box.setRange(0, 65535)
         self.prefetch_box.setValue(settings.prefetch)
+        self.prefetch_box.setSpecialValueText("unlimited")  # 0: no limit, said in words
         self.prefetch_box.setToolTip("1 gives fair dispatch; 0 means no limit")
         self.ack_box = QComboBox()
         self.ack_box.addItem("manual: acknowledge when the work is done (safe)", AckMode.MANUAL)

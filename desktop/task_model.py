@@ -39,12 +39,15 @@ _STATE_COLORS = {
     TaskState.SENDING: QColor("#8a8f98"),
     TaskState.WAITING: QColor("#a15c00"),
     TaskState.QUEUED: QColor("#3b6fb6"),
+    TaskState.DELIVERED: QColor("#00838f"),
     TaskState.RUNNING: QColor("#c77700"),
     TaskState.REDELIVERED: QColor("#b03a8c"),
     TaskState.RETRYING: QColor("#d84315"),
     TaskState.DONE: QColor("#2e7d32"),
     TaskState.FAILED: QColor("#c62828"),
     TaskState.DEAD_LETTERED: QColor("#6a1b9a"),
+    TaskState.LOST: QColor("#b71c1c"),
+    TaskState.PURGED: QColor("#5d6470"),
 }
 
 

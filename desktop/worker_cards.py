@@ -7,13 +7,10 @@ when a value changed, so idle workers cost nothing to repaint.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from PySide6.QtCore import QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -26,8 +23,13 @@ from PySide6.QtWidgets import (
 
 from core.events import WorkerState
 from core.status import WorkerStatus
+from desktop.card_grid import CardGrid
+from desktop.consumer_mode import card_line, empty_hint
+from desktop.hints import explain, hint_color
+from desktop.labels import ElidedLabel
 
-CARD_WIDTH = 230
+CARD_WIDTH = 172
+"""A card's narrowest width at the default font (cards widen to share a row's width)."""
 NEW_CARDS_PER_UPDATE = 32
 """Cards made per update at most (2.5 ms for 32 here), so that adding 64 workers does
 not make one long GUI turn: Qt's widget constructors release the GIL to busy workers."""
@@ -41,7 +43,7 @@ _CENTER = Qt.AlignmentFlag.AlignCenter
 _STATE_STYLE = {
     WorkerState.CONNECTING: ("#6b7280", "connecting"),
     WorkerState.IDLE: ("#2e7d32", "idle"),
-    WorkerState.BUSY: ("#c77700", "busy"),
+    WorkerState.BUSY: ("#9a5800", "busy"),
     WorkerState.RECONNECTING: ("#8e24aa", "reconnecting"),
     WorkerState.STOPPING: ("#6b7280", "stopping"),
     WorkerState.STOPPED: ("#6b7280", "stopped"),
@@ -50,68 +52,15 @@ _STATE_STYLE = {
 }
 _STATE_COLORS = {state: QColor(color) for state, (color, _text) in _STATE_STYLE.items()}
 _SELECTED = QColor("#2b6cb0")
-
-
-class CardGrid(QWidget):
-    """Cards in a grid whose column count follows the width.
-
-    A Python ``QLayout`` subclass (Qt's flow layout example) would be the
-    textbook answer, but PySide6 6.12 on Python 3.11 mishandles the reference
-    count of ``None`` returned from ``QLayout.itemAt`` and aborts the process
-    after a few hundred relayouts; a ``QGridLayout`` refilled on resize avoids
-    overriding any layout virtual.
-
-    Args:
-        card_width: every card's width in pixels.
-        parent: the parent widget.
-    """
-
-    def __init__(self, card_width: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._card_width = card_width
-        self._cards: list[QWidget] = []
-        self._columns = 0
-        self._grid = QGridLayout(self)
-        self._grid.setContentsMargins(2, 2, 2, 2)
-        self._grid.setSpacing(8)
-        self._grid.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-
-    def add_cards(self, cards: Sequence[QWidget]) -> None:
-        """Append cards (laid out once, after the last)."""
-        self._cards.extend(cards)
-        self._relayout(force=True)
-
-    def remove_card(self, card: QWidget) -> None:
-        """Take a card out (the caller deletes it)."""
-        if card in self._cards:
-            self._cards.remove(card)
-            self._grid.removeWidget(card)
-            self._relayout(force=True)
-
-    def columns(self) -> int:
-        """How many cards fit side by side at the current width."""
-        spacing = self._grid.spacing()
-        usable = max(0, self.width() - 4)
-        return max(1, (usable + spacing) // (self._card_width + spacing))
-
-    def _relayout(self, *, force: bool = False) -> None:
-        columns = self.columns()
-        if columns == self._columns and not force:
-            return
-        self._columns = columns
-        for card in self._cards:
-            self._grid.removeWidget(card)
-        for index, card in enumerate(self._cards):
-            self._grid.addWidget(card, index // columns, index % columns)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
-        """Re-flow the cards when the number of columns changes."""
-        super().resizeEvent(event)
-        self._relayout()
+_WARNING = QColor("#c62828")
 
 
 class WorkerCard(QWidget):
-    """One worker: name, state, current task with progress, tasks done, redeliveries.
+    """One worker: name, state, current task with progress, counters, prefetch and buffer.
+
+    The last line says how the worker consumes: its prefetch and the tasks
+    delivered to it that wait behind the current one, or, with auto-ack, a
+    warning that a killed worker loses its task.
 
     The card paints itself in one ``paintEvent`` (a rounded frame, text and a
     progress bar) instead of being a frame of labels and a ``QProgressBar``:
@@ -135,8 +84,8 @@ class WorkerCard(QWidget):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(f"{name}: click to select it for Kill or Stop")
         self.setAccessibleName(f"Worker {name}")
-        line = self.fontMetrics().height()
-        self.setFixedSize(CARD_WIDTH, 4 * line + 3 * _GAP + 2 * _PAD_Y + 2)
+        self.resize(CARD_WIDTH, 0)
+        self._fit_height()
         self._selected = False
         self._values: tuple[object, ...] = ()
         self.state_text = ""
@@ -147,10 +96,22 @@ class WorkerCard(QWidget):
         """The counters line, e.g. ``done 3 · redeliveries 1``."""
         self.progress_percent = 0
         """The progress bar's value, 0 to 100."""
+        self.mode_text = card_line(1, False, 0)
+        """The last line: prefetch and buffered tasks, or the auto-ack warning."""
+        self._mode = (1, False)
+        self._buffered = 0
         self._color = _STATE_COLORS[WorkerState.CONNECTING]
         self._enabled_bar = True
-        self._bold = QFont(self.font())
-        self._bold.setBold(True)
+
+    def _fit_height(self) -> None:
+        line = self.fontMetrics().height()
+        self.setFixedHeight(5 * line + 4 * _GAP + 2 * _PAD_Y + 2)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        """A new font (zoom) makes the card taller or shorter."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_height()
 
     @property
     def selected(self) -> bool:
@@ -161,6 +122,18 @@ class WorkerCard(QWidget):
         """Highlight the card (or not): a thicker blue border."""
         if selected != self._selected:
             self._selected = selected
+            self.update()
+
+    def set_mode(self, prefetch: int, auto_ack: bool) -> None:
+        """How the worker consumes (the settings in effect): shown on the last line."""
+        self._mode = (prefetch, auto_ack)
+        self._show_mode(self._buffered)
+
+    def _show_mode(self, buffered: int) -> None:
+        self._buffered = buffered
+        text = card_line(*self._mode, buffered)
+        if text != self.mode_text:
+            self.mode_text = text
             self.update()
 
     def update_status(self, status: WorkerStatus) -> None:
@@ -175,11 +148,15 @@ class WorkerCard(QWidget):
             status.redeliveries,
             status.failures,
             status.message,
+            status.buffered,
+            status.finishing,
         )
         if values == self._values:
             return
         self._values = values
         text = _STATE_STYLE[status.state][1]
+        if status.finishing and status.state is WorkerState.BUSY:
+            text = "stopping after this task"
         self._color = _STATE_COLORS[status.state]
         self.state_text = text
         self._enabled_bar = not status.state.finished
@@ -199,9 +176,10 @@ class WorkerCard(QWidget):
         self.counts_text = f"done {status.done}   ·   redeliveries {status.redeliveries}" + (
             f"   ·   failed {status.failures}" if status.failures else ""
         )
+        self._show_mode(status.buffered)
         # What the labels used to tell a screen reader, now that the card paints them.
         self.setAccessibleDescription(
-            f"{text}; {task_text}; {self.progress_percent}%; {self.counts_text}"
+            f"{text}; {task_text}; {self.progress_percent}%; {self.counts_text}; {self.mode_text}"
         )
         self.update()
 
@@ -222,7 +200,9 @@ class WorkerCard(QWidget):
         left = _PAD_X
         width = self.width() - 2 * _PAD_X
         y = _PAD_Y
-        painter.setFont(self._bold)
+        bold = QFont(self.font())
+        bold.setBold(True)
+        painter.setFont(bold)
         painter.setPen(palette.text().color())
         painter.drawText(left, y, width, line, _LEFT, self.name)
         painter.setPen(self._color)
@@ -248,8 +228,14 @@ class WorkerCard(QWidget):
         painter.drawText(bar, _CENTER, f"{self.progress_percent}%")
 
         y += line + _GAP
-        painter.setPen(palette.mid().color() if self._enabled_bar else palette.dark().color())
-        painter.drawText(left, y, width, line, _LEFT, self.counts_text)
+        painter.setPen(hint_color(palette))
+        counts = metrics.elidedText(self.counts_text, Qt.TextElideMode.ElideRight, width)
+        painter.drawText(left, y, width, line, _LEFT, counts)
+
+        y += line + _GAP
+        painter.setPen(_WARNING if self._mode[1] else palette.text().color())
+        elided = metrics.elidedText(self.mode_text, Qt.TextElideMode.ElideRight, width)
+        painter.drawText(left, y, width, line, _LEFT, elided)
         painter.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -283,6 +269,8 @@ class WorkersPanel(QWidget):
         self._cards: dict[str, WorkerCard] = {}
         self._states: dict[str, WorkerState] = {}
         self._selected: str | None = None
+        self._prefetch = 1
+        self._auto_ack = False
 
         self.add_button = QPushButton("Add worker")
         self.add_button.setToolTip("Start one more worker thread with its own connection (Ctrl+N)")
@@ -292,7 +280,8 @@ class WorkersPanel(QWidget):
         )
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip(
-            "Stop the selected worker gracefully: its task is given back with a nack (Ctrl+T)"
+            "Stop the selected worker gracefully: it finishes its current task, then leaves "
+            "(Ctrl+T)"
         )
         self.count_box = QSpinBox()
         self.count_box.setRange(1, 64)
@@ -303,7 +292,11 @@ class WorkersPanel(QWidget):
         self.remove_many_button.setToolTip("Stop that many workers, idle ones first")
         self.clear_button = QPushButton("Clear stopped")
         self.clear_button.setToolTip("Remove the cards of stopped, killed and failed workers")
-        self.summary = QLabel()
+        self.summary = ElidedLabel(minimum_chars=10)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        for button in (self.kill_button, self.stop_button):
+            # Wide enough for "Kill W-000": selecting a worker moves no button beside it.
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance("Kill W-000") + 24)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
@@ -319,12 +312,10 @@ class WorkersPanel(QWidget):
         buttons.addWidget(self.summary)
 
         self._cards_widget = CardGrid(CARD_WIDTH)
-        self.empty_label = QLabel(
-            "No workers yet. Click <b>Add worker</b>: each worker is a thread with its own "
-            "connection, taking one task at a time (prefetch 1) and acknowledging it when done."
-        )
+        self.empty_label = QLabel()
+        self._show_empty_hint()
         self.empty_label.setWordWrap(True)
-        self.empty_label.setStyleSheet("color: palette(mid); padding: 12px;")
+        explain(self.empty_label, "padding: 12px;")
         self._scroll = QScrollArea()
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -369,6 +360,17 @@ class WorkersPanel(QWidget):
             card.set_selected(card_name == self._selected)
         self._update_buttons()
 
+    def set_mode(self, prefetch: int, auto_ack: bool) -> None:
+        """How the workers consume (the settings in effect): on every card and in the hint."""
+        self._prefetch = prefetch
+        self._auto_ack = auto_ack
+        for card in self._cards.values():
+            card.set_mode(prefetch, auto_ack)
+        self._show_empty_hint()
+
+    def _show_empty_hint(self) -> None:
+        self.empty_label.setText(empty_hint(self._prefetch, self._auto_ack))
+
     # ----------------------------------------------------------------- updates
 
     @Slot(object)
@@ -387,6 +389,7 @@ class WorkersPanel(QWidget):
                 if len(new) >= NEW_CARDS_PER_UPDATE:
                     continue  # its card comes with a later update
                 card = WorkerCard(status.name, self._cards_widget)
+                card.set_mode(self._prefetch, self._auto_ack)
                 card.clicked.connect(self._on_card_clicked)
                 self._cards[status.name] = card
                 new.append(card)

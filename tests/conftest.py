@@ -19,6 +19,14 @@ from tests.helpers.private_broker import running_node  # noqa: E402
 pytest_plugins = ["tests.helpers.markers"]
 
 
+@pytest.fixture(autouse=True)
+def data_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Kanin's data folder (the kept task ledger) for this test: never the user's own."""
+    folder = str(tmp_path_factory.mktemp("data"))
+    monkeypatch.setenv("KANIN_DATA_DIR", folder)
+    return folder
+
+
 @pytest.fixture
 def broker_url() -> str:
     return TEST_URL

@@ -120,10 +120,10 @@ def test_a_returned_task_is_redelivered_with_manual_acks_and_lost_with_auto_ack(
     assert manual.note == "W-1 gave it back (stopped); it is back in the queue."
     auto = running(ledger)
     assert not ledger.returned(auto.task_id, "W-1", "stopped", auto_ack=True)
-    assert auto.state is TaskState.FAILED
+    assert auto.state is TaskState.LOST
+    assert auto.state.final
     assert not auto.redelivered
-    assert auto.note.startswith("Lost: W-1 stopped (stopped)")
-    assert "auto-ack" in auto.note
+    assert auto.state_text == "lost: auto-ack, its worker stopped (stopped)"
 
 
 def test_a_killed_workers_task_is_redelivered_with_manual_acks_and_lost_with_auto_ack() -> None:
@@ -131,13 +131,11 @@ def test_a_killed_workers_task_is_redelivered_with_manual_acks_and_lost_with_aut
     manual = running(ledger)
     assert ledger.killed(manual.task_id, "W-1", auto_ack=False)
     assert manual.state is TaskState.REDELIVERED
-    assert manual.note == (
-        "W-1 was killed before acknowledging it; the broker put it back in the queue."
-    )
+    assert manual.note == ("W-1 was killed before acknowledging it; the broker requeued it.")
     auto = running(ledger)
     assert not ledger.killed(auto.task_id, "W-1", auto_ack=True)
-    assert auto.state is TaskState.FAILED
-    assert auto.note.startswith("Lost: W-1 was killed")
+    assert auto.state is TaskState.LOST
+    assert auto.state_text == "lost: auto-ack, its worker was killed"
 
 
 @pytest.mark.parametrize("report", ["returned", "killed"])
@@ -309,3 +307,35 @@ def test_a_watcher_hears_every_new_record_and_change_of_state() -> None:
     one_task(ledger)
     assert len(heard) == 4
     assert ledger.count(TaskState.SENDING) == 1  # unwatched, changes still count
+
+
+def test_a_task_delivered_behind_the_current_one_waits_on_its_worker_until_it_starts() -> None:
+    ledger = Ledger()
+    record = one_task(ledger)
+    ledger.mark_confirmed([record.task_id])
+    ledger.mark_delivered("W-2", delivery(record.task_id))
+    assert record.state is TaskState.DELIVERED
+    assert record.state_text == "delivered, waiting on W-2"
+    ledger.mark_started("W-2", delivery(record.task_id), 2.0)
+    assert ledger.count(TaskState.RUNNING) == 1  # it started: no longer waiting
+    assert ledger.release("W-2", "its worker stopped", lost=False) == 0  # it started
+
+
+@pytest.mark.parametrize(
+    ("lost", "state", "text"),
+    [
+        (False, TaskState.REDELIVERED, "redelivered"),
+        (True, TaskState.LOST, "lost: auto-ack, its worker was killed before starting it"),
+    ],
+)
+def test_tasks_waiting_on_a_worker_that_ends_go_back_or_are_lost(
+    lost: bool, state: TaskState, text: str
+) -> None:
+    ledger = Ledger()
+    first, second = one_task(ledger), one_task(ledger)
+    ledger.mark_confirmed([first.task_id, second.task_id])
+    ledger.mark_delivered("W-1", delivery(first.task_id))
+    ledger.mark_delivered("W-2", delivery(second.task_id))
+    assert ledger.release("W-1", "its worker was killed", lost=lost) == 1
+    assert (first.state, first.state_text) == (state, text)
+    assert second.state is TaskState.DELIVERED  # another worker's: untouched

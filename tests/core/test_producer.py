@@ -7,13 +7,17 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
 
+import pika.exceptions as pe
 import pytest
 
 from core.errors import BrokerError
 from core.events import (
+    ProducerBlocked,
     ProducerConnected,
     ProducerDisconnected,
     ProducerEvent,
+    ProducerStalled,
+    ProducerUnblocked,
     TasksConfirmed,
     TasksPublished,
     TasksRejected,
@@ -23,7 +27,7 @@ from core.settings import ConnectionSettings
 from core.tasks import Task
 from core.topology import QueueSpec
 from tests.helpers.recorder import Recorder
-from tests.helpers.select_connection import FakeBroker
+from tests.helpers.select_connection import FakeBroker, FakeSelectConnection
 
 SETTINGS = ConnectionSettings.from_urls(["amqp://guest:guest@127.0.0.1:5672/"])
 SPEC = QueueSpec("fake-queue")
@@ -258,3 +262,91 @@ def test_close_before_start_fails_what_was_submitted():
         with pytest.raises(BrokerError, match="closed before the broker confirmed"):
             future.result(timeout=0)
     assert producer.waiting == 0
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand (read in the producer's thread)."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def advance(clock: FakeClock, connection: FakeSelectConnection, to: float) -> None:
+    """Let time pass: move the clock, run the loop's timers and wait until they ran."""
+    clock.now = to
+    connection.fire_timers()
+    connection.sync()
+
+
+def test_publishes_unconfirmed_past_the_bound_are_reported_with_their_age(broker, recorder):
+    clock = FakeClock(100.0)
+    producer = make(broker, recorder, window=10, stall_after=30, clock=clock)
+    producer.start(timeout=5)
+    try:
+        connection = broker.wait_connections(1)
+        batch = tasks(3)
+        producer.submit(batch)
+        broker.wait_published(3)
+        advance(clock, connection, 129.0)
+        assert recorder.of(ProducerStalled) == []  # younger than the bound
+        advance(clock, connection, 130.5)
+        (stalled,) = recorder.of(ProducerStalled)
+        assert (stalled.oldest_age, stalled.count, stalled.waiting) == (30.5, 3, 3)
+        assert stalled.queue == SPEC.name
+        advance(clock, connection, 150.0)
+        assert len(recorder.of(ProducerStalled)) == 1  # not again before another bound
+        advance(clock, connection, 161.0)
+        assert [e.oldest_age for e in recorder.of(ProducerStalled)] == [30.5, 61.0]
+        connection.ack(3, multiple=True)
+        advance(clock, connection, 300.0)
+        assert len(recorder.of(ProducerStalled)) == 2  # nothing awaits its confirm any more
+        assert confirmed_ids(recorder) == [t.id for t in batch]
+    finally:
+        producer.close(timeout=5, drain=False)
+
+
+def test_a_block_is_reported_at_once_and_waited_out_on_the_same_connection(broker, recorder):
+    clock = FakeClock(100.0)
+    producer = make(broker, recorder, window=10, stall_after=30, clock=clock)
+    producer.start(timeout=5)
+    try:
+        connection = broker.wait_connections(1)
+        assert connection.parameters.blocked_connection_timeout is None  # pika never tears it down
+        batch = tasks(3)
+        futures = producer.submit(batch)
+        broker.wait_published(3)
+        connection.block("low on memory")
+        connection.sync()
+        (blocked,) = recorder.of(ProducerBlocked)
+        assert blocked.reason == "low on memory"
+        assert blocked.alarm == "memory alarm: the broker is low on memory"
+        assert producer.blocked == "low on memory"
+        advance(clock, connection, 500.0)
+        assert recorder.of(ProducerStalled) == []  # the block explains the wait
+        connection.unblock()
+        connection.sync()
+        assert len(recorder.of(ProducerUnblocked)) == 1
+        assert producer.blocked is None
+        connection.ack(3, multiple=True)
+        assert [f.result(timeout=5) for f in futures] == [t.id for t in batch]
+        assert len(broker.connections) == 1
+        assert recorder.of(ProducerDisconnected) == []
+        assert broker.connections[0].published == [t.id for t in batch]  # nothing sent twice
+    finally:
+        producer.close(timeout=5, drain=False)
+
+
+def test_a_connection_that_was_up_is_reported_lost_not_unreachable(producer, broker, recorder):
+    connection = broker.wait_connections(1)
+    connection.drop(pe.AMQPHeartbeatTimeout("No activity or too many missed heartbeats"))
+    (lost,) = recorder.wait_count(ProducerDisconnected, 1)
+    assert lost.reason.startswith("Lost the connection to the broker at 127.0.0.1:5672: ")
+    assert "Cannot connect" not in lost.reason
+
+
+def test_the_stall_bound_must_be_positive(broker):
+    with pytest.raises(ValueError, match="more than 0 seconds"):
+        make(broker, stall_after=0)

@@ -11,11 +11,18 @@ import pytest
 
 import core.events
 from core.events import (
+    ProducerBlocked,
     ProducerConnected,
     ProducerDisconnected,
     ProducerEvent,
+    ProducerStalled,
+    ProducerUnblocked,
+    QueueAvailable,
+    QueueUnavailable,
+    TaskDelivered,
     TaskFailed,
     TaskFinished,
+    TaskRedelivered,
     TaskReturned,
     TasksConfirmed,
     TasksPublished,
@@ -174,8 +181,7 @@ def test_a_returned_task_is_lost_silently_with_auto_ack() -> None:
     router.route(
         [TaskStarted("W-1", 2.0, delivery(task_id)), TaskReturned("W-1", 3.0, task_id, "stop")]
     )
-    assert record(ledger, task_id).state is TaskState.FAILED
-    assert record(ledger, task_id).note.startswith("Lost:")
+    assert record(ledger, task_id).state is TaskState.LOST
     assert heard.of("task_returned") == []
 
 
@@ -190,7 +196,9 @@ def test_a_killed_workers_task_comes_back_with_manual_acks(
         )
     assert record(ledger, task_id).state is TaskState.REDELIVERED
     assert heard.calls == [("task_returned", (task_id, "W-1")), ("worker_killed", ("W-1",))]
-    assert [r.getMessage() for r in caplog.records] == ["W-1 was killed."]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"W-1 was killed: its unacknowledged task {task_id} went back to the queue."
+    ]
 
 
 def test_a_killed_workers_task_is_lost_with_auto_ack(caplog: pytest.LogCaptureFixture) -> None:
@@ -200,10 +208,13 @@ def test_a_killed_workers_task_is_lost_with_auto_ack(caplog: pytest.LogCaptureFi
         router.route(
             [TaskStarted("W-1", 2.0, delivery(task_id)), WorkerKilled("W-1", 3.0, task_id)]
         )
-    assert record(ledger, task_id).state is TaskState.FAILED
+    assert record(ledger, task_id).state is TaskState.LOST
+    assert record(ledger, task_id).state_text == "lost: auto-ack, its worker was killed"
     assert heard.calls == [("worker_killed", ("W-1",))]
-    assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.INFO]
-    assert "is lost" in caplog.records[0].getMessage()
+    # One line, and it does not also say the task returns to the queue.
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, f"W-1 was killed with auto-ack: its task {task_id} is lost.")
+    ]
 
 
 def test_an_idle_worker_killed_only_says_so() -> None:
@@ -367,3 +378,90 @@ def test_unknown_items_are_skipped() -> None:
     assert router.route([object(), "text"]) == 2
     assert heard.calls == []
     assert len(ledger) == 0
+
+
+def test_a_killed_auto_ack_workers_buffered_tasks_are_lost_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    router, ledger, _heard = make(auto_ack=True)
+    current, waiting = enqueued(ledger, 2)
+    with caplog.at_level(logging.INFO, logger="core.router"):
+        router.route(
+            [
+                TaskStarted("W-1", 2.0, delivery(current)),
+                TaskDelivered("W-1", 2.1, delivery(waiting)),
+            ]
+        )
+        assert record(ledger, waiting).state_text == "delivered, waiting on W-1"
+        router.route([WorkerKilled("W-1", 3.0, current)])
+    assert record(ledger, current).state is TaskState.LOST
+    assert record(ledger, waiting).state is TaskState.LOST
+    assert [r.getMessage() for r in caplog.records] == [
+        f"W-1 was killed with auto-ack: its task {current} is lost "
+        "(1 more delivered to it, not started: lost)."
+    ]
+
+
+def test_a_stopped_or_disconnected_workers_buffered_tasks_go_back_to_the_queue() -> None:
+    router, ledger, _heard = make()
+    first, second = enqueued(ledger, 2)
+    router.route(
+        [
+            TaskDelivered("W-1", 2.0, delivery(first)),
+            TaskDelivered("W-2", 2.0, delivery(second)),
+            WorkerStopped("W-1", 3.0),
+            WorkerReconnecting("W-2", 3.0, "lost", 1, 0.1),
+        ]
+    )
+    assert record(ledger, first).state is TaskState.REDELIVERED
+    assert record(ledger, second).state is TaskState.REDELIVERED
+
+
+def test_a_duplicate_redelivery_is_counted_and_noted_when_it_is_done_again() -> None:
+    router, ledger, _heard = make()
+    first, other = enqueued(ledger, 2)
+    router.route(
+        [
+            TaskRedelivered("W-2", 1.0, first, True),
+            TaskStarted("W-2", 1.1, delivery(first, redelivered=True)),
+            TaskFinished("W-2", 2.0, first, 0.9),
+            TaskRedelivered("W-1", 2.1, other, False),
+            TaskStarted("W-1", 2.2, delivery(other, redelivered=True)),
+            TaskFinished("W-1", 3.0, other, 0.8),
+        ]
+    )
+    assert router.duplicates_total == 1
+    assert "done twice" in record(ledger, first).note
+    assert "done twice" not in record(ledger, other).note
+
+
+def test_a_queue_that_does_not_answer_shows_in_the_state_until_it_answers_again() -> None:
+    router, _ledger, heard = make()
+    connected(router)
+    was = router.message
+    router.route([QueueUnavailable("W-1", 1.0, QUEUE, "node-1", 31.0, "the queue does not answer")])
+    assert router.state is ConnectionState.RECONNECTING
+    assert router.message == "the queue does not answer"
+    router.route([QueueAvailable("W-1", 2.0, QUEUE)])
+    assert router.state == ConnectionState.CONNECTED  # type: ignore[comparison-overlap]
+    assert router.message == was
+    assert [args[0] for args in heard.of("connection_changed")][-2:] == [
+        ConnectionState.RECONNECTING,
+        ConnectionState.CONNECTED,
+    ]
+
+
+def test_a_blocked_producer_shows_blocked_until_unblocked_and_a_stall_until_a_confirm() -> None:
+    router, ledger, _heard = make()
+    connected(router)
+    was = router.message
+    router.route([ProducerBlocked(1.0, "low on memory")])
+    assert router.state is ConnectionState.BLOCKED
+    assert "low on memory" in router.message
+    router.route([ProducerUnblocked(2.0)])
+    assert router.message == was
+    ids = enqueued(ledger, 1)
+    router.route([ProducerStalled(3.0, 31.0, 1, 1, QUEUE)])
+    assert "not confirmed 1 task(s) for 31 s" in router.message
+    router.route([TasksConfirmed(4.0, tuple(ids))])
+    assert router.message == was

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pika
 
+from core.memory import TaskMemory
 from core.tasks import APP_ID, Task, delivery_from, preview, properties_for, work_seconds
 
 
@@ -31,14 +32,24 @@ def test_kanin_delivery_is_recognised():
     assert delivery.created == int(task.created)
 
 
-def test_foreign_message_gets_a_stable_derived_id():
+def test_identical_foreign_messages_are_distinct_tasks():
     props = pika.BasicProperties(delivery_mode=2)
-    first = delivery_from(props, b"Hello...", redelivered=False)
-    again = delivery_from(props, b"Hello...", redelivered=True)
+    memory = TaskMemory()
+    first = delivery_from(props, b"Hello...", redelivered=False, identify=memory.foreign_id)
+    second = delivery_from(props, b"Hello...", redelivered=False, identify=memory.foreign_id)
     assert first.foreign
     assert first.task_id.startswith("ext-")
-    assert first.task_id == again.task_id
+    assert first.task_id != second.task_id
+    memory.given_back(first.task_id, b"Hello...")
+    again = delivery_from(props, b"Hello...", redelivered=True, identify=memory.foreign_id)
+    assert again.task_id == first.task_id  # its redelivery is recognised
     assert again.delivery_count is None  # redelivered, and no counter to say how often
+
+
+def test_the_default_identity_is_fresh_for_each_first_delivery():
+    props = pika.BasicProperties(delivery_mode=2)
+    ids = {delivery_from(props, b"same", redelivered=False).task_id for _ in range(3)}
+    assert len(ids) == 3
 
 
 def test_quorum_delivery_count_header():

@@ -11,6 +11,7 @@ import pytest
 from core.attempts import ATTEMPTS_HEADER
 from core.budget import TaskBudget
 from core.events import (
+    TaskDelivered,
     TaskFailed,
     TaskFinished,
     TaskReturned,
@@ -139,7 +140,9 @@ def test_stop_between_slices_gives_the_task_back(broker, recorder, start):
     assert worker.finished.wait(10)
     assert time.monotonic() - asked < 10  # within a slice or so, not after the 60 s of work
     assert [e.reason for e in recorder.of(TaskReturned)] == ["stopped"]
-    assert tags(broker.of("basic_nack"), requeue=True)[0] == 1
+    # Given back only after the consumer is cancelled (nack of every unacked delivery):
+    # nacked before, it came straight back to this worker and counted twice.
+    assert tags(broker.of("basic_nack"), requeue=True) == [0]
     assert broker.of("basic_ack") == []
     assert [c.name for c in broker.calls[-3:]] == ["basic_cancel", "basic_nack", "close"]
     assert len(recorder.of(WorkerStopped)) == 1
@@ -176,7 +179,7 @@ def test_a_failing_task_goes_to_the_failure_policy(broker, recorder, start):
     assert worker.status().failures == 1
 
 
-def test_a_task_failing_its_last_attempt_is_rejected(broker, recorder, start):
+def test_a_task_failing_its_last_attempt_is_moved_to_the_dead_letter_queue(broker, recorder, start):
     broker.queue_type = QueueType.CLASSIC
     worker, _thread = start(
         WorkerOptions(max_attempts=3), work=failing, queue_type=QueueType.CLASSIC
@@ -185,8 +188,10 @@ def test_a_task_failing_its_last_attempt_is_rejected(broker, recorder, start):
     broker.connections[0].deliver(b"task", headers={ATTEMPTS_HEADER: 2})
     failed = recorder.wait_count(TaskFailed, 1)[0]
     assert (failed.requeued, failed.attempt) == (False, 3)
-    assert tags(broker.of("basic_reject"), requeue=False) == [1]
-    assert broker.of("basic_publish") == []
+    (publish,) = broker.of("basic_publish")
+    assert publish.args["routing_key"].endswith(".dead")  # Kanin's own, no policy needed
+    assert tags(broker.of("basic_ack")) == [1]
+    assert broker.of("basic_reject") == []
     assert worker.status().failures == 1
 
 
@@ -267,3 +272,59 @@ def test_a_spent_budget_stops_the_worker(broker, recorder, start):
 def test_max_attempts_must_be_positive():
     with pytest.raises(ValueError, match="attempts"):
         WorkerOptions(max_attempts=0)
+
+
+def test_a_delivery_that_waits_behind_the_current_task_is_reported_and_counted(
+    broker, recorder, start
+):
+    """Prefetch 2: the second task waits in the worker's inbox, and says so (issue 15)."""
+    worker, _thread = start(
+        WorkerOptions(prefetch=2, slice_seconds=0.02), work=seconds_for({b"first": 0.5})
+    )
+    recorder.wait_count(WorkerConnected, 1)
+    broker.connections[0].deliver(b"first")
+    recorder.wait_count(TaskStarted, 1)
+    broker.connections[0].deliver(b"second")
+    [waiting] = recorder.wait_count(TaskDelivered, 1)
+    assert waiting.delivery.body == b"second"
+    assert worker.status().buffered == 1
+    recorder.wait_count(TaskFinished, 2)
+    assert [e.delivery.body for e in recorder.of(TaskDelivered)] == [b"second"]  # not "first"
+    assert worker.status().buffered == 0
+
+
+def test_stop_finishing_the_current_task_says_so_on_the_status(broker, recorder, start):
+    worker, _thread = start(WorkerOptions(slice_seconds=0.02), work=seconds_for({b"job": 0.5}))
+    recorder.wait_count(WorkerConnected, 1)
+    broker.connections[0].deliver(b"job")
+    recorder.wait_count(TaskStarted, 1)
+    worker.stop(finish_current=True)
+    status = worker.status()
+    assert (status.state, status.finishing) == (WorkerState.BUSY, True)
+    assert worker.finished.wait(10)
+    assert len(recorder.of(TaskFinished)) == 1
+
+
+def test_a_running_worker_takes_a_new_attempt_limit_at_its_next_failure(broker, recorder, start):
+    """The dead-letter policy comes after the workers started: they must learn the limit."""
+    worker, _thread = start(WorkerOptions(slice_seconds=0.02), work=failing)
+    recorder.wait_count(WorkerConnected, 1)
+    worker.set_max_attempts(2)
+    broker.connections[0].deliver(b"poison", headers={"x-delivery-count": 1})
+    [failed] = recorder.wait_count(TaskFailed, 1)
+    assert (failed.attempt, failed.requeued) == (2, False)
+    (publish,) = broker.of("basic_publish")
+    assert publish.args["routing_key"].endswith(".dead")
+    assert tags(broker.of("basic_ack")) == [1]
+
+
+def test_a_killed_auto_ack_worker_says_its_task_is_lost(broker, recorder, start):
+    worker, _thread = start(
+        WorkerOptions(ack_mode=AckMode.AUTO, slice_seconds=0.02), work=seconds_for({b"job": 30})
+    )
+    recorder.wait_count(WorkerConnected, 1)
+    broker.connections[0].deliver(b"job")
+    recorder.wait_count(TaskStarted, 1)
+    worker.kill()
+    recorder.wait_count(WorkerKilled, 1)
+    assert worker.status().message == "killed: its task is lost (auto-ack)"

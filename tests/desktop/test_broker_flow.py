@@ -69,9 +69,8 @@ def test_restart_report_pairs_the_counts_before_with_the_first_fresh_reading_aft
     assert flow.restart_node()
     assert flow.restarting
     assert not flow.can_restart  # one operation at a time
-    assert "Before: 4 ready (the broker's count, from a passive queue.declare)" in (
-        flow.report.text
-    )
+    before = "Before: 4 in the queue (4 waiting, 0 being worked on); waiting: the broker's count"
+    assert f"{before}, from a passive queue.declare" in flow.report.text
     with qtbot.waitSignal(flow.node.restarted, timeout=5_000):
         broker.release.set()
     assert broker.calls == ["stop", "start"]
@@ -101,6 +100,73 @@ def test_restart_report_pairs_the_counts_before_with_the_first_fresh_reading_aft
         fake.sample_taken.emit(sample(2, record.back_at + 3))
 
 
+def busy_sample(
+    ready: int, at: float, kanin_unacked: int, unacked: int | None = None
+) -> QueueSample:
+    """A reading with Kanin's busy workers, and the management API's unacked count if given."""
+    sources: tuple[tuple[str, Source], ...] = (("ready", Source.AMQP),)
+    if unacked is not None:
+        sources = (("ready", Source.MANAGEMENT), ("unacked", Source.MANAGEMENT))
+    stats = QueueStats(
+        queue="flow-q", at=at, ready=ready, consumers=2, unacked=unacked, sources=sources
+    )
+    return QueueSample(stats, kanin_unacked, kanin_consumers=2, done_rate=0.0, confirm_rate=0.0)
+
+
+@pytest.mark.parametrize("api", [False, True])
+def test_restart_counts_the_tasks_being_worked_on_before_and_after(
+    qtbot: QtBot, flow: BrokerFlow, fake: FakeController, api: bool
+) -> None:
+    # Recorded on a private node: 10 persistent tasks, 2 workers busy; after the restart the
+    # broker handed 4 of them out again before the first reading.
+    fake.queue_type = None
+    fake.change(ConnectionState.CONNECTED, MANAGED)
+    before = busy_sample(8, time.time(), 2, 2 if api else None)
+    fake.sample_taken.emit(before)
+    fake.last_stats = before.stats
+    fake.finished_total = 7
+    with qtbot.waitSignal(flow.node.restarted, timeout=5_000):
+        assert flow.restart_node()
+    record = flow.restart
+    assert record is not None
+    fake.change(ConnectionState.CONNECTED, MANAGED)
+    with qtbot.waitSignal(flow.restart_reported, timeout=1_000) as reported:
+        fake.sample_taken.emit(
+            busy_sample(6, record.back_at + 1, 0 if api else 4, 4 if api else None)
+        )
+    report = reported.args[0]
+    assert report.summary() == (
+        "before: 10 in the queue (8 waiting, 2 being worked on) · done during the restart: 0 "
+        "· after: 10 in the queue (6 waiting, 4 being worked on)"
+    )
+    text = flow.report.text
+    assert "before: 10 in the queue (8 waiting, 2 being worked on)" in text
+    assert "after: 10 in the queue (6 waiting, 4 being worked on)" in text
+    source = "the broker's count, from the management API" if api else "Kanin's own workers"
+    assert f"being worked on: {source}" in text
+
+
+def test_restart_counts_the_tasks_done_in_between(
+    qtbot: QtBot, flow: BrokerFlow, fake: FakeController
+) -> None:
+    fake.queue_type = None
+    fake.change(ConnectionState.CONNECTED, MANAGED)
+    fake.sample_taken.emit(busy_sample(3, time.time(), 2))
+    fake.last_stats = busy_sample(3, time.time(), 2).stats
+    fake.finished_total = 40
+    with qtbot.waitSignal(flow.node.restarted, timeout=5_000):
+        assert flow.restart_node()
+    record = flow.restart
+    assert record is not None
+    fake.finished_total = 42  # two acknowledged just before the broker went down
+    fake.change(ConnectionState.CONNECTED, MANAGED)
+    with qtbot.waitSignal(flow.restart_reported, timeout=1_000) as reported:
+        fake.sample_taken.emit(busy_sample(2, record.back_at + 1, 1))
+    assert "done during the restart: 2 · after: 3 in the queue (2 waiting, 1 being worked on)" in (
+        reported.args[0].summary()
+    )
+
+
 def test_restart_without_a_reading_says_so(
     qtbot: QtBot, flow: BrokerFlow, fake: FakeController
 ) -> None:
@@ -110,7 +176,7 @@ def test_restart_without_a_reading_says_so(
     record = flow.restart
     assert record is not None
     assert record.ready_before is None
-    assert record.before_text().startswith("no reading from the broker yet; 2 of Kanin's")
+    assert record.before_text().startswith("no reading from the broker yet (0 being worked on)")
 
 
 @pytest.mark.parametrize(
@@ -155,3 +221,26 @@ def test_dead_lettering_is_asked_once_per_queue_when_connected_to_the_managed_no
         ("flow-q", DEAD_LETTER_ATTEMPTS, QueueType.CLASSIC)
     ]
     assert not flow.wants_dead_lettering()
+
+
+def test_restart_broker_acts_only_on_the_node_the_window_uses(
+    qtbot: QtBot, flow: BrokerFlow, fake: FakeController, broker: FakeLocalBroker
+) -> None:
+    """Issue 15: Kanin manages a node, but the window points at another broker."""
+    fake.queue_type = None
+    fake.settings = from_urls(["amqp://127.0.0.1:5672/%2F"], AppSettings(queue="flow-q"))
+    fake.settings_applied.emit()
+    fake.change(ConnectionState.CONNECTED, "amqp://guest:***@127.0.0.1:5672/%2F")
+    assert flow.managed
+    assert not flow.uses_managed_node()
+    assert not flow.can_restart
+    assert "the window uses another broker (amqp://" in flow.restart_tip
+    assert not flow.restart_node()
+    assert broker.calls == []  # Kanin's own node was left alone
+    assert flow.restart is None
+    # Back on the managed node (even while reconnecting to it), Restart broker is offered.
+    fake.settings = from_urls([f"amqp://127.0.0.1:{PORT}/%2F"], AppSettings(queue="flow-q"))
+    with qtbot.waitSignal(flow.changed):
+        fake.change(ConnectionState.RECONNECTING)
+    assert flow.can_restart
+    assert flow.restart_tip.startswith("Stop and start Kanin's local RabbitMQ node")

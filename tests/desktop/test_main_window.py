@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import replace
 
+import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
@@ -223,9 +225,10 @@ def test_ctrl_return_enqueues_the_composed_task(qtbot: QtBot, make_window: Windo
     assert window.controller.model.row_at(0).body == "By keyboard"
 
 
-def test_stop_gives_the_task_back_and_remove_stops_several(
+def test_stop_lets_the_task_finish_and_remove_stops_several(
     qtbot: QtBot, make_window: WindowFactory
 ) -> None:
+    """Issue 15: Stop finishes the current task (the card says so), then the worker leaves."""
     window = make_window()
     controller = window.controller
     panel = window.workers_panel
@@ -235,40 +238,64 @@ def test_stop_gives_the_task_back_and_remove_stops_several(
     qtbot.waitUntil(lambda: len(panel.names()) == 3, timeout=5_000)
     wait_idle_workers(qtbot, window, 3)
     with qtbot.waitSignal(controller.task_started, timeout=10_000) as started:
-        [task_id] = controller.enqueue(["Stopped midway.........."])
+        [task_id] = controller.enqueue(["Finished before leaving...."])
     worker = started.args[1]
-    with qtbot.waitSignal(controller.task_returned, timeout=10_000) as returned:
-        panel.select(worker)
+    panel.select(worker)
+    with qtbot.assertNotEmitted(controller.task_returned, wait=100):
         panel.stop_button.click()
-    assert returned.args == [task_id, worker]
-    # The task goes back with a nack and another worker takes it at once.
-    qtbot.waitUntil(lambda: len(controller.model.get(task_id).attempts) == 2, timeout=10_000)  # type: ignore[union-attr]
+        qtbot.waitUntil(
+            lambda: panel.card(worker).state_text == "stopping after this task", timeout=5_000
+        )
+        with qtbot.waitSignal(controller.task_finished, timeout=10_000) as finished:
+            pass
+    assert finished.args == [task_id]
+    row = controller.model.get(task_id)
+    assert row is not None
+    assert (row.state, row.worker, row.attempts, row.delivery_count) == (
+        TaskState.DONE,
+        worker,
+        [worker],
+        1,
+    )
     qtbot.waitUntil(lambda: "stopped" in panel.card(worker).state_text, timeout=5_000)
     panel.count_box.setValue(2)
     panel.remove_many_button.click()
     qtbot.waitUntil(lambda: controller.worker_names(alive_only=True) == [], timeout=10_000)
     panel.clear_button.click()
     qtbot.waitUntil(lambda: panel.names() == [], timeout=5_000)
-    assert message_count(controller.settings.queue) == 1  # the task is back, not lost
+    assert message_count(controller.settings.queue) == 0  # done, not given back
 
 
 def test_auto_ack_shows_the_killed_workers_task_as_lost(
-    qtbot: QtBot, make_window: WindowFactory
+    qtbot: QtBot, make_window: WindowFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Issue 15: lost, said once in the table, the log and the card; auto-ack always visible."""
     window = make_window()
     controller = window.controller
     wait_connected(qtbot, controller)
+    assert window.status_line.mode_label.text() == "prefetch 1"
     controller.apply_settings(replace(controller.settings, ack_mode=AckMode.AUTO))
     wait_connected(qtbot, controller)
+    chip = window.status_line.mode_label
+    assert chip.isVisible()
+    assert chip.text() == "⚠ auto-ack: a killed worker loses its task"
     with qtbot.waitSignal(controller.task_started, timeout=10_000) as started:
         [name] = controller.add_workers(1)
         [task_id] = controller.enqueue(["Doomed.........."])
-    with qtbot.waitSignal(controller.worker_killed, timeout=10_000):
+    card = window.workers_panel.card(name)
+    assert card.mode_text == "⚠ auto-ack: a killed worker loses its task"
+    with caplog.at_level(logging.INFO), qtbot.waitSignal(controller.worker_killed, timeout=10_000):
         controller.kill_worker(started.args[1])
     row = controller.model.get(task_id)
     assert row is not None
-    assert row.state is TaskState.FAILED
-    assert row.note.startswith("Lost:")
+    assert row.state is TaskState.LOST
+    assert row.state_text == "lost: auto-ack, its worker was killed"
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith(("core", "desktop"))]
+    assert [m for m in ours if "kill" in m.lower() or "lost" in m] == [
+        f"{name} was killed with auto-ack: its task {task_id} is lost."
+    ]
+    assert not [m for m in ours if "returns to the queue" in m]
+    qtbot.waitUntil(lambda: card.task_text == "killed: its task is lost (auto-ack)", timeout=5_000)
     assert message_count(controller.settings.queue) == 0  # gone: that is what auto-ack means
     assert name == started.args[1]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Slot
@@ -165,4 +166,23 @@ def test_remember_is_disabled_without_a_keyring(qtbot: QtBot, make_window: Windo
     qtbot.waitUntil(dialog.isVisible)
     assert not dialog.remember_box.isEnabled()
     assert "keyring" in dialog.remember_box.toolTip()
+    dialog.reject()
+
+
+def test_a_prefetch_of_0_reads_unlimited_in_the_dialog_the_status_bar_and_the_cards(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    """Issue 15: 0 is "unlimited" in words, and the prefetch in force shows in the window."""
+    window = make_window()
+    controller = window.controller
+    qtbot.waitUntil(lambda: controller.connection_state == "connected", timeout=15_000)
+    assert "(prefetch 1)" in window.workers_panel.empty_label.text()
+    controller.apply_settings(replace(controller.settings, prefetch=0))
+    assert window.status_line.mode_label.text() == "prefetch: unlimited"
+    assert "prefetch: unlimited" in window.workers_panel.empty_label.text()
+    [name] = controller.add_workers(1)
+    qtbot.waitUntil(lambda: name in window.workers_panel.names(), timeout=5_000)
+    assert window.workers_panel.card(name).mode_text == "prefetch: unlimited"
+    dialog = window.open_settings()
+    assert dialog.prefetch_box.text() == "unlimited"
     dialog.reject()

@@ -21,10 +21,12 @@ class FakeController(QObject):
     Signals:
         connection_changed(str, str): emitted by the test.
         sample_taken(object): emitted by the test (a ``QueueSample``).
+        settings_applied(): emitted by the test.
     """
 
     connection_changed = Signal(str, str)
     sample_taken = Signal(object)
+    settings_applied = Signal()
 
     def __init__(self, settings: AppSettings) -> None:
         super().__init__()
@@ -37,6 +39,7 @@ class FakeController(QObject):
         self.queued = 0
         self.used_urls: list[str] = []
         self.max_attempts: int | None = None
+        self.finished_total = 0
 
     def queued_by_bookkeeping(self) -> int:
         return self.queued

@@ -68,14 +68,22 @@ class FakeChannel:
         self.consumer: Callable[..., None] | None = None
         self.prefetch: int | None = None
         self.confirming = False
+        self.closed_by_broker: pe.ChannelClosedByBroker | None = None
         self._tags = itertools.count(1)
 
     @property
     def is_open(self) -> bool:
-        return self._connection.is_open
+        return self._connection.is_open and self.closed_by_broker is None
+
+    @property
+    def _closing_reason(self) -> BaseException | None:  # where pika keeps it
+        return self.closed_by_broker
+
+    def close(self) -> None:
+        self._record("channel_close")
 
     def _record(self, name: str, **args: Any) -> None:
-        if not self._connection.is_open:
+        if not self.is_open:
             raise pe.ChannelWrongStateError(f"{name} on a closed channel")
         self._connection.record(Call(name, self._connection.number, self.number, args))
 
@@ -87,6 +95,14 @@ class FakeChannel:
         arguments: dict[str, Any] | None = None,
     ) -> Any:
         self._record("queue_declare", queue=queue, passive=passive, arguments=arguments)
+        broker = self._connection.broker
+        if passive and (
+            queue in self._connection.missing or (broker is not None and not broker.queue_exists)
+        ):
+            raise pe.ChannelClosedByBroker(404, f"NOT_FOUND - no queue '{queue}'")
+        self._connection.missing.discard(queue)
+        if broker is not None:
+            broker.queue_exists = True
         wanted = self._connection.queue_type
         if not passive and arguments != wanted.arguments():
             raise pe.ChannelClosedByBroker(406, "PRECONDITION_FAILED - inequivalent arg")
@@ -100,9 +116,17 @@ class FakeChannel:
         self._connection.on_cancel = callback
 
     def basic_consume(
-        self, queue: str, on_message_callback: Callable[..., None], auto_ack: bool = False
+        self,
+        queue: str,
+        on_message_callback: Callable[..., None],
+        auto_ack: bool = False,
+        arguments: dict[str, Any] | None = None,
     ) -> str:
-        self._record("basic_consume", queue=queue, auto_ack=auto_ack)
+        extra = {"arguments": arguments} if arguments is not None else {}
+        self._record("basic_consume", queue=queue, auto_ack=auto_ack, **extra)
+        broker = self._connection.broker
+        if broker is not None and broker.consume_errors:
+            raise broker.consume_errors.pop(0)
         self.consumer = on_message_callback
         self._connection.consuming = self
         return f"ctag-{self._connection.number}"
@@ -164,6 +188,7 @@ class FakeConnection:
         self.consuming: FakeChannel | None = None
         self.on_cancel: Callable[[Any], None] | None = None
         self.publish_error: Exception | None = None  # raised by basic_publish when set
+        self.missing: set[str] = set()  # queues a passive declare does not find (404)
         self._condition = threading.Condition()
         self._inbox: collections.deque[tuple[str, Any]] = collections.deque()
         self._timers: list[tuple[float, Callable[[], None]]] = []
@@ -171,7 +196,15 @@ class FakeConnection:
         # Where pika keeps its socket (core.pika_internals reads it): a real socket
         # whose far end shows whether it was shut down.
         self.socket, self.peer = recording_socketpair()
-        self._impl = SimpleNamespace(_transport=SimpleNamespace(_sock=self.socket))
+        self.broker: FakeBroker | None = None  # set by the FakeBroker that made it
+        # What pika keeps privately (core.pika_internals reads it): the socket, the
+        # broker's Connection.Start properties, the agreed parameters, bytes read.
+        self._impl = SimpleNamespace(
+            _transport=SimpleNamespace(_sock=self.socket),
+            server_properties={"product": "RabbitMQ", "version": "3.10.8"},
+            params=SimpleNamespace(host="127.0.0.1", port=5672, heartbeat=0),
+            bytes_received=0,
+        )
 
     def socket_shut(self) -> bool:
         """True once the connection's socket was shut down (its far end reads end-of-file)."""
@@ -184,15 +217,24 @@ class FakeConnection:
     # ------------------------------------------------------------- driven by the test thread
 
     def deliver(
-        self, body: bytes, *, redelivered: bool = False, headers: dict[str, Any] | None = None
+        self,
+        body: bytes,
+        *,
+        redelivered: bool = False,
+        headers: dict[str, Any] | None = None,
+        message_id: str | None = None,
     ) -> None:
         """Hand a message to the consumer (dispatched in the worker's thread)."""
-        properties = pika.BasicProperties(delivery_mode=2, headers=headers)
+        properties = pika.BasicProperties(delivery_mode=2, headers=headers, message_id=message_id)
         self._post("deliver", (body, redelivered, properties))
 
     def fail(self, error: Exception | None = None) -> None:
         """Break the connection: the worker's next ``process_data_events`` raises ``error``."""
         self._post("fail", error or pe.StreamLostError("Transport indicated EOF"))
+
+    def close_channel(self, reply_code: int, reply_text: str) -> None:
+        """The broker closes the consuming channel as on a consumer timeout."""
+        self._post("close_channel", (reply_code, reply_text))
 
     def cancel(self) -> None:
         """The broker cancels the consumer (as when its queue is deleted)."""
@@ -256,6 +298,8 @@ class FakeConnection:
             raise item
         if kind == "callback":
             item()
+        elif kind == "close_channel" and self.consuming is not None:
+            self.consuming.closed_by_broker = pe.ChannelClosedByBroker(*item)
         elif kind == "cancel" and self.on_cancel is not None:
             self.on_cancel(None)
         elif kind == "deliver":
@@ -289,6 +333,10 @@ class FakeBroker:
         self.connections: list[FakeConnection] = []
         self._refuse = refuse
         self._condition = threading.Condition()
+        self.queue_exists = True  # False: a passive declare gets 404 (the queue was deleted)
+        self.consume_errors: list[Exception] = []  # raised by the next basic_consume calls
+        self.server_properties: dict[str, Any] = {"product": "RabbitMQ", "version": "3.10.8"}
+        self.heartbeat = 0  # the heartbeat new connections agree on
 
     def connect(self, params: Any) -> FakeConnection:
         """The ``connect=`` callable: a new connection, numbered from 1."""
@@ -297,6 +345,9 @@ class FakeBroker:
                 self._refuse -= 1
                 raise pe.AMQPConnectionError("refused")
             connection = FakeConnection(len(self.connections) + 1, self.queue_type, self._record)
+            connection.broker = self
+            connection._impl.server_properties = dict(self.server_properties)
+            connection._impl.params.heartbeat = self.heartbeat
             self.connections.append(connection)
             self._condition.notify_all()
             return connection

@@ -14,8 +14,9 @@ import os
 import shutil
 import signal
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pika
 import pytest
@@ -29,18 +30,59 @@ from core.topology import QueueSpec
 log = logging.getLogger(__name__)
 
 
+class ConfiguredBroker(LocalBroker):
+    """A private node with extra ``rabbitmq.conf`` lines and an ``advanced.config`` of the test's.
+
+    Args:
+        base: the node's folder.
+        config: lines appended to ``rabbitmq.conf`` (e.g. ``consumer_timeout = 10000``).
+        advanced: the whole ``advanced.config`` (an Erlang term ending in ``.``), if any.
+        **kwargs: passed to ``LocalBroker``.
+    """
+
+    def __init__(
+        self, base: Path, *, config: Sequence[str] = (), advanced: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(base, **kwargs)
+        self.extra_config = tuple(config)
+        self.advanced = advanced
+
+    def _prepare_files(self) -> None:
+        super()._prepare_files()
+        if self.extra_config:
+            with (self.base_dir / "rabbitmq.conf").open("a", encoding="utf-8") as conf:
+                conf.write("\n".join(self.extra_config) + "\n")
+        if self.advanced is not None:
+            (self.base_dir / "advanced.config").write_text(self.advanced + "\n", encoding="utf-8")
+
+
 @contextlib.contextmanager
-def running_node(base: Path, *, management: bool = False) -> Iterator[LocalBroker]:
+def running_node(
+    base: Path,
+    *,
+    management: bool = False,
+    config: Sequence[str] = (),
+    advanced: str | None = None,
+) -> Iterator[LocalBroker]:
     """Start a private node under ``base`` and tear it down afterwards, whatever happens.
 
     Args:
         base: an empty folder of the test's own (it is deleted at the end).
         management: enable the management HTTP API.
+        config: extra ``rabbitmq.conf`` lines.
+        advanced: the node's ``advanced.config`` text.
     """
     if find_server() is None:
         pytest.skip("rabbitmq-server is not installed")
     name = f"kanin-test-{uuid.uuid4().hex[:8]}@localhost"
-    broker = LocalBroker(base, node_name=name, management=management, start_timeout=60)
+    broker = ConfiguredBroker(
+        base,
+        config=config,
+        advanced=advanced,
+        node_name=name,
+        management=management,
+        start_timeout=60,
+    )
     try:
         broker.start()
         yield broker

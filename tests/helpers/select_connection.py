@@ -3,8 +3,10 @@
 The producer runs the fake's I/O loop in its own thread, as it runs pika's:
 every callback (connection and channel opened, confirms, returns, a lost
 connection) runs in that thread, in the order the test asked for it. The
-test thread only schedules: ``ack``, ``nack``, ``give_back``, ``drop``, and
-``sync`` to wait until everything scheduled before has run.
+test thread only schedules: ``ack``, ``nack``, ``give_back``, ``drop``,
+``block``, ``unblock``, ``fire_timers`` (the loop's ``call_later`` timers run
+only then: the test decides when time passes), and ``sync`` to wait until
+everything scheduled before has run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import pika.exceptions as pe
 from pika.frame import Method
 from pika.spec import Basic, BasicProperties, Confirm
+from pika.spec import Connection as PikaConnection
 
 from core.topology import QueueReport, QueueSpec
 
@@ -29,10 +32,26 @@ class FakeLoop:
     def __init__(self) -> None:
         self._calls: queue.SimpleQueue[Callback] = queue.SimpleQueue()
         self._stopping = False
+        self._timers: list[Callback] = []  # the loop's thread only
         self.closed = False
 
     def add_callback_threadsafe(self, callback: Callback) -> None:
         self._calls.put(callback)
+
+    def call_later(self, _delay: float, callback: Callback) -> object:
+        """Keep a timer; it runs when the test calls ``fire_timers`` (the delay is ignored)."""
+        self._timers.append(callback)
+        return callback
+
+    def fire_timers(self) -> None:
+        """Run the timers set so far, in the loop's thread (timers they set wait for the next)."""
+
+        def run() -> None:
+            timers, self._timers = self._timers, []
+            for timer in timers:
+                timer()
+
+        self.add_callback_threadsafe(run)
 
     def start(self) -> None:
         self._stopping = False
@@ -104,6 +123,9 @@ class FakeSelectConnection:
         self.is_opening = True
         self.is_closed = False
         self._on_close = on_close_callback
+        self.on_blocked: Callable[[Any, Method], None] | None = None
+        self.on_unblocked: Callable[[Any, Method], None] | None = None
+        self.parameters: Any = None  # what the producer asked pika for
         if refuse:
             error = pe.AMQPConnectionError("connection refused (fake)")
             self.ioloop.add_callback_threadsafe(
@@ -121,6 +143,12 @@ class FakeSelectConnection:
     ) -> None:
         self.is_opening, self.is_closed = False, True
         on_error(self, error)
+
+    def add_on_connection_blocked_callback(self, callback: Callable[[Any, Method], None]) -> None:
+        self.on_blocked = callback
+
+    def add_on_connection_unblocked_callback(self, callback: Callable[[Any, Method], None]) -> None:
+        self.on_unblocked = callback
 
     def channel(self, on_open_callback: Callable[[FakeChannel], None]) -> None:
         channel = self.channel_ = FakeChannel(self)
@@ -163,11 +191,36 @@ class FakeSelectConnection:
 
         self.ioloop.add_callback_threadsafe(deliver)
 
-    def drop(self) -> None:
-        """The network goes: the connection closes without the producer asking."""
-        self.ioloop.add_callback_threadsafe(
-            lambda: self._closed(pe.StreamLostError("Stream connection lost (fake)"))
-        )
+    def block(self, reason: str = "low on memory") -> None:
+        """The broker sends ``connection.blocked`` (a resource alarm)."""
+
+        def deliver() -> None:
+            assert self.on_blocked is not None, "the producer did not ask to hear of blocks"
+            self.on_blocked(self, Method(0, PikaConnection.Blocked(reason)))
+
+        self.ioloop.add_callback_threadsafe(deliver)
+
+    def unblock(self) -> None:
+        """The broker sends ``connection.unblocked``."""
+
+        def deliver() -> None:
+            assert self.on_unblocked is not None, "the producer did not ask to hear of unblocks"
+            self.on_unblocked(self, Method(0, PikaConnection.Unblocked()))
+
+        self.ioloop.add_callback_threadsafe(deliver)
+
+    def fire_timers(self) -> None:
+        """Run the loop's timers now (see ``FakeLoop.call_later``)."""
+        self.ioloop.fire_timers()
+
+    def drop(self, error: BaseException | None = None) -> None:
+        """The network goes: the connection closes without the producer asking.
+
+        Args:
+            error: why (pika's ``StreamLostError`` by default).
+        """
+        reason = error or pe.StreamLostError("Stream connection lost (fake)")
+        self.ioloop.add_callback_threadsafe(lambda: self._closed(reason))
 
     def sync(self, timeout: float = 5.0) -> None:
         """Wait until the loop has run every callback scheduled before this call."""
@@ -213,6 +266,7 @@ class FakeBroker:
             connection = FakeSelectConnection(
                 self, on_open_callback, on_open_error_callback, on_close_callback, refuse
             )
+            connection.parameters = parameters
             if not refuse:
                 self.connections.append(connection)
             self._cond.notify_all()

@@ -1,4 +1,4 @@
-"""A TCP proxy for tests that drop connections abruptly (a reset, as a network failure does)."""
+"""A TCP proxy for tests that break the network: drop connections (a reset) or freeze them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import threading
 
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to a target; ``drop_all()`` resets every connection.
+
+    ``freeze()`` stops forwarding and accepting while every socket stays open
+    (a network that silently stops carrying packets); ``thaw()`` resumes.
 
     Every byte a client sends to the target is kept (``sent_by_clients()``),
     so a test can read the AMQP frames a client wrote before its connection ended.
@@ -29,6 +32,8 @@ class TcpProxy:
         self._sent: dict[socket.socket, bytearray] = {}  # client -> bytes it sent, in accept order
         self._lock = threading.Lock()
         self._drop = threading.Event()
+        self._freeze_wanted = False
+        self._frozen = False
         self._stop = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self._selector.register(self._wake_r, selectors.EVENT_READ)
@@ -51,6 +56,16 @@ class TcpProxy:
         self._drop.set()
         self._wake_w.send(b"x")
 
+    def freeze(self) -> None:
+        """Stop carrying bytes and accepting connections; sockets stay open, nothing is closed."""
+        self._freeze_wanted = True
+        self._wake_w.send(b"x")
+
+    def thaw(self) -> None:
+        """Carry bytes again (those written meanwhile wait in the kernel's buffers)."""
+        self._freeze_wanted = False
+        self._wake_w.send(b"x")
+
     def close(self) -> None:
         """Stop the proxy and close everything."""
         self._stop.set()
@@ -65,6 +80,8 @@ class TcpProxy:
             if self._drop.is_set():
                 self._drop.clear()
                 self._reset_all()
+            if self._freeze_wanted != self._frozen:
+                self._set_frozen(self._freeze_wanted)
             for key, _events in self._selector.select(timeout=0.5):
                 sock = key.fileobj
                 assert isinstance(sock, socket.socket)
@@ -76,6 +93,20 @@ class TcpProxy:
                     self._forward(sock)
         self._reset_all()
         self._selector.close()
+
+    def _set_frozen(self, frozen: bool) -> None:
+        """Stop (or resume) watching the listener and every connection."""
+        with self._lock:
+            socks = [self._listener, *self._peers]
+        for sock in socks:
+            try:
+                if frozen:
+                    self._selector.unregister(sock)
+                else:
+                    self._selector.register(sock, selectors.EVENT_READ)
+            except (KeyError, ValueError, OSError):
+                pass
+        self._frozen = frozen
 
     def _accept(self) -> None:
         try:
@@ -89,7 +120,8 @@ class TcpProxy:
             return
         for sock in (client, upstream):
             sock.setblocking(False)
-            self._selector.register(sock, selectors.EVENT_READ)
+            if not self._frozen:
+                self._selector.register(sock, selectors.EVENT_READ)
         with self._lock:
             self._peers[client] = upstream
             self._peers[upstream] = client

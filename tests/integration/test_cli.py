@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from core.settings import parse_url
 from tests.helpers.broker import message_count, wait_for_count
 from tests.integration.test_interop import LineReader
 
@@ -80,9 +83,47 @@ def test_unreachable_broker_exits_one_with_a_clear_message(queue_name):
     assert "wrong" not in worker.stderr
 
 
+def test_the_password_comes_from_a_file_instead_of_the_process_list(
+    broker_url, queue_name, tmp_path
+):
+    secret = tmp_path / "password"
+    secret.write_text(parse_url(broker_url).password + "\n")
+    wrong = parse_url(broker_url).url.replace(f":{parse_url(broker_url).password}@", ":x@", 1)
+    result = kanin(
+        "new-task", "--url", wrong, "--password-file", str(secret), "--queue", queue_name, "hi"
+    )
+    assert result.returncode == 0, result.stderr
+    assert message_count(queue_name) == 1
+    (tmp_path / "empty").write_text("")
+    empty = kanin("new-task", "--password-file", str(tmp_path / "empty"), "--queue", queue_name)
+    assert empty.returncode == 2
+    assert empty.stderr == (
+        f"kanin: The first line of the password file {tmp_path / 'empty'} is empty; "
+        "it should hold the password.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "sentence"),
+    [
+        ("ssl_options=xyz", "The URL option ssl_options must be a dict of ssl settings"),
+        ("frame_max=1", "The URL option frame_max must be a whole number of bytes"),
+        ("channel_max=abc", "The URL option channel_max must be a whole number of channels"),
+        ("socket_timeout=-1", "The URL option socket_timeout must be more than 0 seconds"),
+    ],
+)
+def test_a_bad_url_option_is_one_sentence_and_exits_two(query, sentence):
+    result = kanin("new-task", "--url", f"amqp://guest:guest@127.0.0.1:5672/%2F?{query}")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"kanin: {sentence}")
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_bad_usage_exits_two():
     assert kanin("new-task", "--url", "localhost").returncode == 2
     assert kanin("worker", "--concurrency", "0").returncode == 2
+    assert kanin("new-task", "--timeout", "0").returncode == 2
+    assert kanin("new-task", "--timeout", "soon").returncode == 2
     assert "--max-tasks" in kanin("worker", "--help").stdout
 
 
@@ -103,3 +144,14 @@ def test_the_kanin_entry_point_runs_headless_without_loading_qt():
     )
     assert help_text.returncode == 0
     assert "--count" in help_text.stdout
+
+
+def test_prefetch_0_is_said_to_mean_unlimited(broker_url, queue_name):
+    """Issue 15: ``--prefetch 0`` is no longer accepted silently."""
+    sent = kanin("new-task", "--url", broker_url, "--queue", queue_name, "job")
+    assert sent.returncode == 0, sent.stderr
+    result = kanin(
+        "worker", "--url", broker_url, "--queue", queue_name, "--prefetch", "0", "--max-tasks", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--prefetch 0 means unlimited" in result.stderr

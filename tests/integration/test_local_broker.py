@@ -46,10 +46,13 @@ def test_ports_and_name_are_kept_for_the_next_run(tmp_path):
     assert first.amqp_url == f"amqp://guest:guest@127.0.0.1:{first.amqp_port}/%2F"
 
 
-def test_cli_max_attempts_without_local_broker_is_a_usage_error(capsys):
-    code = cli.main(["worker", "--max-attempts", "3"], out=io.StringIO())
-    assert code == cli.EXIT_USAGE
-    assert "--local-broker" in capsys.readouterr().err
+def test_cli_max_attempts_is_one_or_more_and_five_by_default(capsys):
+    """Accepted on any broker now (tests/integration/test_poison_anywhere.py runs it)."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["worker", "--max-attempts", "0"], out=io.StringIO())
+    assert info.value.code == cli.EXIT_USAGE
+    assert "must be 1 or more" in capsys.readouterr().err
+    assert cli.build_parser().parse_args(["worker"]).max_attempts == 5
 
 
 @pytest.mark.private_broker

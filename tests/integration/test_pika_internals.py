@@ -1,7 +1,8 @@
 """pika's private attributes that Kanin reads (``core.pika_internals``), against the real broker.
 
 These fail if a pika release moves what Kanin relies on: the server's
-``Connection.Start`` properties and the socket that ``drop()`` cuts.
+``Connection.Start`` properties, the socket that ``drop()`` cuts, the agreed
+heartbeat, the bytes read and a channel's close reason.
 """
 
 from __future__ import annotations
@@ -85,3 +86,35 @@ def test_a_clean_close_is_seen_in_the_stream(proxy):
     connection.close()
     assert wait_until(lambda: proxy.connections == 0)
     assert CONNECTION_CLOSE in method_frames(proxy.sent_by_clients()[0])
+
+
+def test_the_agreed_heartbeat_the_peer_and_the_bytes_read_are_found():
+    params = pika.URLParameters(TEST_URL)
+    params.heartbeat = 7
+    connection = pika.BlockingConnection(params)
+    try:
+        assert pika_internals.negotiated_heartbeat(connection) == 7
+        assert pika_internals.peer(connection) == f"{params.host}:{params.port}"
+        before = pika_internals.bytes_received(connection)
+        assert isinstance(before, int)
+        assert before > 0  # Connection.Start, Tune and Open-Ok were read
+        connection.channel().queue_declare(queue="", exclusive=True)
+        after = pika_internals.bytes_received(connection)
+        assert after is not None
+        assert after > before
+    finally:
+        connection.close()
+
+
+def test_the_reason_a_broker_closed_a_channel_is_found():
+    connection = connect()
+    try:
+        channel = connection.channel()
+        with pytest.raises(pe.ChannelClosedByBroker):
+            channel.queue_declare(queue="kanin-test-surely-missing-queue", passive=True)
+        reason = pika_internals.closing_reason(channel)
+        assert isinstance(reason, pe.ChannelClosedByBroker)
+        assert reason.reply_code == 404
+        assert pika_internals.closing_reason(connection.channel()) is None
+    finally:
+        connection.close()
