@@ -1,11 +1,11 @@
 """Lesson 6, poison task: a task that always fails is retried, counted, then dead-lettered.
 
-On Kanin's own node (or with the management API) a quorum queue counts the
-deliveries itself (``x-delivery-count``) and a policy sets the dead-letter
-queue. On a broker where Kanin may set no policy, the lesson's own classic
-queue carries its dead-letter exchange as a declare argument and Kanin counts
-the attempts (``x-kanin-attempts``). Either way the real worker settles the
-failures (``core.attempts``).
+The lesson's quorum queue counts the deliveries itself (``x-delivery-count``);
+the real worker holds each failed task a growing delay (1 s, 2 s, ...), gives
+it back, and at the last attempt publishes it to ``<queue>.dead`` itself
+(``core.attempts``), on any broker. On Kanin's own node, or with the
+management API, the dead-letter policy (``core.policies``) is set too, as the
+broker's own backstop, and removed afterwards.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from core.lessons.base import Figure, Lesson, Outcome, Step
 from core.lessons.lab import QueueCount
 from core.policies import dead_letter_queue_name, remove_dead_lettering, setup_dead_lettering
 from core.tasks import Delivery
-from core.topology import QueueSpec, QueueType
+from core.topology import QueueType
 from core.worker import WorkerOptions
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,7 @@ class PoisonTask(Lesson):
     def setup(self) -> None:
         """The queue, its dead-letter queue and how they will be set up."""
         self.by_policy = self.config.node is not None or self.config.management is not None
-        queue_type = QueueType.QUORUM if self.by_policy else QueueType.CLASSIC
-        self.queue = self.lab.queue(queue_type=queue_type)
+        self.queue = self.lab.queue(queue_type=QueueType.QUORUM)
         self.dead = dead_letter_queue_name(self.queue.name)
         self.lab.own(self.dead)
         self.how = ""
@@ -65,24 +64,20 @@ class PoisonTask(Lesson):
         ]
 
     def _dead_letter(self) -> None:
-        if self.by_policy:
-            api = self.config.management
-            setup = setup_dead_lettering(
-                self.lab.settings,
-                self.queue.name,
-                MAX_ATTEMPTS,
-                queue_type=QueueType.QUORUM,
-                broker=self.config.node,
-                management_url=api.base_url if api is not None else None,
-            )
-            self.how = f"policy {setup.policy} (via {setup.applied_with}); the quorum queue counts"
-        else:
-            self.lab.declare(QueueSpec(self.dead, QueueType.CLASSIC))
-            self.lab.declare(
-                self.queue,
-                **{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": self.dead},
-            )
-            self.how = "the lesson queue's own dead-letter argument; Kanin counts the attempts"
+        kanin = "Kanin's worker publishes it to the dead-letter queue; the quorum queue counts"
+        if not self.by_policy:
+            self.how = kanin
+            return
+        api = self.config.management
+        setup = setup_dead_lettering(
+            self.lab.settings,
+            self.queue.name,
+            MAX_ATTEMPTS,
+            queue_type=QueueType.QUORUM,
+            broker=self.config.node,
+            management_url=api.base_url if api is not None else None,
+        )
+        self.how = f"{kanin}; policy {setup.policy} (via {setup.applied_with}) as a backstop"
 
     def _start(self) -> None:
         scale = self.config.dot_seconds
@@ -148,7 +143,7 @@ class PoisonTask(Lesson):
             f"given back {sum(requeued)} times.",
             f"Dead-letter queue: {self.dead_count.ready} task; work queue: {self.left.ready} left "
             f"(broker).",
-            f"Good tasks done: {done} of {GOOD_TASKS}. Set up with {self.how}.",
+            f"Good tasks done: {done} of {GOOD_TASKS}. Dead-lettering: {self.how}.",
         ]
         passed = (
             attempts == list(range(1, MAX_ATTEMPTS + 1))
