@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 from core.events import ProducerBlocked, ProducerStalled, ProducerUnblocked
 
-log = logging.getLogger(__name__)
+# The producer's own log: `kanin new-task` quiets it and says the same in its own words.
+log = logging.getLogger("core.producer")
 
 
 class Alarms:

@@ -22,8 +22,10 @@ from typing import TextIO
 
 from pika import BlockingConnection
 
+from core import identity
 from core.attempts import DEFAULT_MAX_ATTEMPTS
 from core.budget import TaskBudget
+from core.cluster_cli import add_cluster_command, run_cluster
 from core.errors import BrokerError, describe
 from core.events import TaskFinished, TaskStarted, WorkerConnected, WorkerEvent, WorkerFailed
 from core.local_broker import LocalBrokerError, find_server
@@ -183,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         help=f"the task text; each '.' is a second of work ('{DEFAULT_MESSAGE}')",
     )
+    add_cluster_command(commands)
     return parser
 
 
@@ -215,6 +218,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     if args.command is None:
         parser.print_help(stream)
         return EXIT_USAGE
+    identity.set_command(args.command)
+    if args.command == "cluster":
+        return run_cluster(args, stream)
     try:
         settings = ConnectionSettings.resolve(args.url)
         if args.password_file:

@@ -56,6 +56,10 @@ class Ledger:
         """The shown records, in order (the same list object for the ledger's whole life)."""
         return self._records
 
+    def in_state(self, state: TaskState) -> list[TaskRecord]:
+        """Every record in ``state``, shown or not yet (a walk over all: for rare events)."""
+        return [record for record in self._by_id.values() if record.state is state]
+
     def get(self, task_id: str) -> TaskRecord | None:
         """The record of a task, if it is known (records not shown yet included)."""
         return self._by_id.get(task_id)

@@ -108,6 +108,7 @@ class LocalBroker:
         management_port: its port; default from ``node.json`` or a free one.
         server: the install to use (default: ``find_server()``).
         start_timeout: how long ``start()`` waits for AMQP.
+        extra_config: more ``rabbitmq.conf`` lines (``core.cluster`` adds peer discovery).
     """
 
     def __init__(
@@ -121,12 +122,14 @@ class LocalBroker:
         management_port: int | None = None,
         server: ServerInstall | None = None,
         start_timeout: float = 60.0,
+        extra_config: Sequence[str] = (),
     ) -> None:
         self.base_dir = Path(base_dir) if base_dir is not None else default_base_dir()
         self.folder = NodeFolder(self.base_dir)
         self.server = server if server is not None else find_server()
         self.start_timeout = start_timeout
         self.management = management
+        self.extra_config = tuple(extra_config)
         self.started_here = False
         saved = self.folder.load_config()
         name = choose_name(saved, node_name)
@@ -378,7 +381,7 @@ class LocalBroker:
         return self.server
 
     def _prepare_files(self) -> None:
-        self.folder.write(self.config)
+        self.folder.write(self.config, self.extra_config)
 
     def _read_pid(self) -> int | None:
         return self.folder.read_pid()

@@ -17,7 +17,7 @@ import contextlib
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,8 +171,13 @@ class NodeFolder:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def write(self, config: NodeConfig) -> None:
-        """Create the folders and write ``node.json`` and the node's config files."""
+    def write(self, config: NodeConfig, extra_config: Sequence[str] = ()) -> None:
+        """Create the folders and write ``node.json`` and the node's config files.
+
+        Args:
+            config: the node's name and ports.
+            extra_config: more ``rabbitmq.conf`` lines (a cluster's peer discovery).
+        """
         base = self.base
         for folder in (base, self.data_dir, self.log_dir):
             folder.mkdir(parents=True, exist_ok=True)
@@ -201,6 +206,7 @@ class NodeFolder:
                 "management.tcp.ip = 127.0.0.1",
             ]
             plugins = "[rabbitmq_management]."
+        lines += extra_config
         (base / "rabbitmq.conf").write_text("\n".join(lines) + "\n", encoding="utf-8")
         (base / "enabled_plugins").write_text(plugins + "\n", encoding="utf-8")
         (base / "advanced.config").write_text("[].\n", encoding="utf-8")

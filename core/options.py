@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import random
 from dataclasses import dataclass
 
 import pika
@@ -98,22 +99,31 @@ class WorkerOptions:
             if timeout is not None and timeout <= 0:
                 raise ValueError("A consumer timeout must be more than 0 seconds.")
 
-    def parameters(self, settings: ConnectionSettings) -> list[pika.URLParameters]:
+    def parameters(
+        self, settings: ConnectionSettings, *, client: str | None = None, shuffle: bool = False
+    ) -> list[pika.URLParameters]:
         """Pika's parameters for every address, with the heartbeat this worker asks for.
 
         Args:
             settings: the broker addresses.
+            client: the worker owning the connection, for its name (``core.identity``).
+            shuffle: a random order of the addresses for this connection, as pika's
+                documentation recommends, so that workers spread over a cluster's nodes.
 
         Returns:
             One entry per address: ``heartbeat`` when set, else the address's
             own ``heartbeat`` option, else ``DEFAULT_HEARTBEAT``.
         """
         chosen = self.heartbeat
+        addresses = list(settings.addresses)
+        if shuffle:
+            random.shuffle(addresses)
         return [
             address.pika_parameters(
                 heartbeat=chosen
                 if chosen is not None
-                else (None if address.heartbeat is not None else DEFAULT_HEARTBEAT)
+                else (None if address.heartbeat is not None else DEFAULT_HEARTBEAT),
+                client=client,
             )
-            for address in settings.addresses
+            for address in addresses
         ]

@@ -44,7 +44,7 @@ from core.events import (
     WorkerReconnecting,
     WorkerStopped,
 )
-from core.ledger import Ledger
+from core.ledger import Ledger, TaskState
 from core.monitor import BrokerInfo, QueueStats
 from core.topology import QueueType
 
@@ -343,6 +343,10 @@ class Router:
         self._notices.connection_failed(event.reason)
 
     def _on_producer_blocked(self, event: ProducerBlocked) -> None:
+        sending = self._ledger.in_state(TaskState.SENDING)
+        for record in sending:
+            record.note = f"waiting: broker blocked ({event.reason})"
+        self._ledger.mark_waiting(r.task_id for r in sending)
         self.set_state(
             ConnectionState.BLOCKED,
             f"the broker blocks publishing ({event.reason}): new tasks wait and are sent "

@@ -13,6 +13,7 @@ import ast
 import enum
 import math
 import os
+import random
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +23,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pika
 from pika import spec
+
+from core import identity
 
 DEFAULT_URL = "amqp://guest:guest@localhost:5672/%2F"
 ENV_VAR = "KANIN_URL"
@@ -132,11 +135,14 @@ class BrokerAddress:
         base = f"{self.scheme}://{user}:{password}@{host}:{self.port}/{quote(self.vhost, safe='')}"
         return f"{base}?{self.query}" if self.query else base
 
-    def pika_parameters(self, *, heartbeat: int | None = None) -> pika.URLParameters:
+    def pika_parameters(
+        self, *, heartbeat: int | None = None, client: str | None = None
+    ) -> pika.URLParameters:
         """Build pika's connection parameters.
 
         Args:
             heartbeat: overrides the URL's heartbeat when given.
+            client: the worker owning the connection, for its name (see ``core.identity``).
 
         Returns:
             Parameters with one connection attempt and a short socket timeout,
@@ -151,7 +157,7 @@ class BrokerAddress:
             params.blocked_connection_timeout = 60
         if heartbeat is not None:
             params.heartbeat = heartbeat
-        params.client_properties = {"connection_name": "kanin", "product": "Kanin"}
+        params.client_properties = identity.client_properties(client)
         return params
 
 
@@ -343,9 +349,35 @@ class ConnectionSettings:
         """All addresses, passwords hidden, comma separated."""
         return ", ".join(address.redacted for address in self.addresses)
 
-    def pika_parameters(self, *, heartbeat: int | None = None) -> list[pika.URLParameters]:
-        """Parameters for every address, in order, for pika's failover."""
-        return [address.pika_parameters(heartbeat=heartbeat) for address in self.addresses]
+    def pika_parameters(
+        self, *, heartbeat: int | None = None, client: str | None = None, shuffle: bool = False
+    ) -> list[pika.URLParameters]:
+        """Parameters for every address, for pika's failover (it tries them in order).
+
+        Args:
+            heartbeat: overrides the URLs' heartbeat when given.
+            client: the worker owning the connection, for its name (see ``core.identity``).
+            shuffle: put the addresses in a random order, as pika's documentation
+                recommends, so that many clients spread over a cluster's nodes.
+        """
+        addresses = list(self.addresses)
+        if shuffle:
+            random.shuffle(addresses)
+        return [a.pika_parameters(heartbeat=heartbeat, client=client) for a in addresses]
+
+    def client_parameters(
+        self, client: str, *, heartbeat: int | None = None
+    ) -> list[pika.URLParameters]:
+        """A worker's parameters: named after it, the addresses shuffled for this connection.
+
+        pika's documentation shuffles the list per client so that clients spread
+        over a cluster's nodes; each connection attempt draws a new order.
+
+        Args:
+            client: the worker's name (see ``core.identity``).
+            heartbeat: overrides the URLs' heartbeat when given.
+        """
+        return self.pika_parameters(heartbeat=heartbeat, client=client, shuffle=True)
 
     def with_password(self, password: str) -> ConnectionSettings:
         """The same addresses and users with another password (``--password-file``)."""

@@ -268,7 +268,7 @@ class Worker:
         self._session_connected = False
         self._pending.clear()
         self._cancelled = False
-        params = self.options.parameters(self.settings)
+        params = self.options.parameters(self.settings, client=self.name, shuffle=True)
         if self._gate is not None:
             self._gate.wait_turn()
         connection = self._connect(params)

@@ -164,7 +164,11 @@ def create_window(
     # the app: out of the collector's sight, a full collection in a flood of tasks
     # (which stops every thread, the GUI's too) has only the tasks' objects to scan.
     freeze_long_lived()
-    if getattr(args, "local_broker", False) and window.start_local_broker():
+    # A local-broker session is remembered as that choice, never as the node's port.
+    remembered = store.local_broker_chosen() and choose_urls(
+        getattr(args, "url", None), environ=environ, saved=store.saved_urls()
+    ).source in (UrlSource.SAVED, UrlSource.DEFAULT)
+    if (getattr(args, "local_broker", False) or remembered) and window.start_local_broker():
         return window  # the controller starts once the node accepts connections
     controller.start()
     return window

@@ -15,6 +15,7 @@ import time
 
 from PySide6.QtCore import QMetaMethod, QObject, Signal
 
+from core.attempts import DEFAULT_MAX_ATTEMPTS
 from core.journal import Journal
 from core.ledger import TaskState
 from core.ledger_store import LedgerStore
@@ -137,9 +138,11 @@ class Controller(QObject, SessionFacts):
         self.journal: Journal | None = None
         if ledger_store is not None:
             self.journal = keep_ledger(self.model, ledger_store, scope_for(settings))
+        # On any broker a failing task ends in <queue>.dead after this many attempts
+        # (core.attempts); Kanin's own node sets its policy's limit instead.
+        self._max_attempts: int | None = DEFAULT_MAX_ATTEMPTS
         self._session = self._use(settings, initial_error)
         self._retired: list[threading.Thread] = []
-        self._max_attempts: int | None = None
         self._pending = 0
         self._started = False
         self._shut_down = False
@@ -212,10 +215,8 @@ class Controller(QObject, SessionFacts):
         stranded = self._outbox.take_stranded(sending_too=never_connected)
         self._retire(old)
         if settings.queue != old.settings.queue or settings.urls != old.settings.urls:
-            self._max_attempts = None  # the dead-letter policy was for the old queue
+            self._max_attempts = DEFAULT_MAX_ATTEMPTS  # the policy was for the old queue
         self._session = self._use(settings)
-        if self._max_attempts is not None:
-            self.set_max_attempts(self._max_attempts)
         if self._started:
             self._begin_session()
             if kept and self._session.pool is not None:
@@ -256,6 +257,8 @@ class Controller(QObject, SessionFacts):
         if self.journal is not None:
             self.journal.set_scope(scope_for(settings))
         self._outbox.producer = session.producer
+        if session.pool is not None:
+            session.pool.set_max_attempts(self._max_attempts)
         self._crew.follow(session.pool)
         self._pacer.bridge = session.bridge
         return session

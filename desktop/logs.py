@@ -221,7 +221,9 @@ def setup_logging(*, verbose: bool = False, log_file: Path | None = None) -> Pat
     Safe to call more than once: later calls return the path already in use.
 
     Args:
-        verbose: log DEBUG to the file and INFO to the console (else INFO and WARNING).
+        verbose: log DEBUG to the file and INFO to the console (else INFO to the
+            file and only ERROR to the console: the window's log panel and the file
+            hold the warnings, and a terminal that repeated them drowned in them).
         log_file: the file to write; defaults to ``log_path()``.
 
     Returns:
@@ -250,7 +252,7 @@ def setup_logging(*, verbose: bool = False, log_file: Path | None = None) -> Pat
             console = logging.StreamHandler(sys.stderr)
             console.addFilter(_for_console)
             console.setFormatter(RedactingFormatter(CONSOLE_FORMAT))
-            console.setLevel(logging.INFO if verbose else logging.WARNING)
+            console.setLevel(logging.INFO if verbose else logging.ERROR)
             console.set_name("kanin-console")
             root.addHandler(console)
         install_excepthook()

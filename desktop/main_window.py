@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         self.controller = controller
         self.store = store
         self.shutdown_timeout = shutdown_timeout
-        self.settings_editor = SettingsEditor(controller, store, self)
+        self.settings_editor = SettingsEditor(controller, store, self, self._on_local_node)
         self.close_guard = CloseGuard(controller, ask_pending or ask_with_dialog(self), self)
         self._closed = False
         if icon is not None:
@@ -197,6 +197,9 @@ class MainWindow(QMainWindow):
         """
         QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         QCoreApplication.sendPostedEvents(self, QEvent.Type.UpdateRequest)
+
+    def _on_local_node(self, url: str) -> bool:
+        return self.broker_flow.node.serves(url)
 
     @Slot()
     def _on_settings_applied(self) -> None:

@@ -313,6 +313,14 @@ class SettingsStore:
             return tuple(str(u) for u in value if str(u))
         return ()
 
+    def local_broker_chosen(self) -> bool:
+        """True when the settings were last saved while on Kanin's own local node."""
+        return str(self.qsettings.value("connection/local_broker", "false")).lower() == "true"
+
+    def choose_local_broker(self, chosen: bool) -> None:
+        """Remember whether the window works on Kanin's own local node (not its port)."""
+        self.qsettings.setValue("connection/local_broker", "true" if chosen else "false")
+
     def load(self) -> AppSettings:
         """The stored settings, defaults where nothing (or nothing valid) is stored."""
         q = self.qsettings

@@ -10,6 +10,7 @@ hands it to the controller.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -181,6 +182,9 @@ class SettingsEditor(QObject):
         controller: gets the accepted settings (``apply_settings``).
         store: remembers them (the password only in the keyring, only if asked).
         parent: the window; the dialog is modal to it.
+        on_local_node: tells whether a URL is Kanin's own local node: such a URL
+            is not remembered (its port may not answer next time), the choice of
+            the local broker is.
 
     Signals:
         warned(str): the settings were applied but the password could not be remembered.
@@ -188,10 +192,17 @@ class SettingsEditor(QObject):
 
     warned = Signal(str)
 
-    def __init__(self, controller: Controller, store: SettingsStore, parent: QWidget) -> None:
+    def __init__(
+        self,
+        controller: Controller,
+        store: SettingsStore,
+        parent: QWidget,
+        on_local_node: Callable[[str], bool] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.controller = controller
         self.store = store
+        self._on_local_node = on_local_node
         self.window = parent
         self.dialog: SettingsDialog | None = None
 
@@ -221,7 +232,14 @@ class SettingsEditor(QObject):
         if dialog is None or dialog.result_settings is None:
             return
         settings = dialog.result_settings
-        warning = self.store.save(settings)
+        local = self._on_local_node is not None and any(
+            self._on_local_node(url) for url in settings.urls
+        )
+        kept = settings
+        if local:  # keep the URLs saved before: the node's port is this run's
+            kept = replace(settings, urls=self.store.saved_urls() or AppSettings().urls)
+        warning = self.store.save(kept)
+        self.store.choose_local_broker(local)
         if warning:
             log.warning("%s", warning)
             self.warned.emit(warning)

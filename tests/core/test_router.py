@@ -455,9 +455,13 @@ def test_a_blocked_producer_shows_blocked_until_unblocked_and_a_stall_until_a_co
     router, ledger, _heard = make()
     connected(router)
     was = router.message
+    sent = enqueued(ledger, 2)
     router.route([ProducerBlocked(1.0, "low on memory")])
     assert router.state is ConnectionState.BLOCKED
     assert "low on memory" in router.message
+    for task_id in sent:
+        assert record(ledger, task_id).state is TaskState.WAITING
+        assert record(ledger, task_id).note == "waiting: broker blocked (low on memory)"
     router.route([ProducerUnblocked(2.0)])
     assert router.message == was
     ids = enqueued(ledger, 1)

@@ -153,3 +153,10 @@ def test_a_password_file_that_cannot_serve_is_one_sentence(tmp_path, content, fr
         path.write_text(content)
     with pytest.raises(SettingsError, match=fragment):
         read_password(str(path))
+
+
+def test_shuffled_cluster_parameters_hold_every_node_in_varying_orders():
+    settings = ConnectionSettings.from_urls(["amqp://n1,amqp://n2,amqp://n3"])
+    orders = {tuple(p.host for p in settings.pika_parameters(shuffle=True)) for _ in range(60)}
+    assert all(sorted(order) == ["n1", "n2", "n3"] for order in orders)
+    assert len({order[0] for order in orders}) == 3  # each node comes first for some client

@@ -204,14 +204,14 @@ def test_missing_streams_with_descriptors_use_them(tmp_path: Path) -> None:
         from desktop.logs import setup_logging
         setup_logging()
         print("to the terminal")
-        logging.getLogger("kanin.test").warning("a warning for both")
+        logging.getLogger("kanin.test").error("an error for both")
         """,
         tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "to the terminal\n"
-    assert "WARNING kanin.test: a warning for both" in result.stderr
-    assert "a warning for both" in (tmp_path / "kanin.log").read_text(encoding="utf-8")
+    assert "ERROR kanin.test: an error for both" in result.stderr
+    assert "an error for both" in (tmp_path / "kanin.log").read_text(encoding="utf-8")
 
 
 def test_a_crash_is_logged_and_shown_with_the_log_path(log_dir: Path, qtbot: QtBot) -> None:
@@ -251,3 +251,20 @@ def test_a_crash_in_a_thread_is_logged_without_a_dialog(log_dir: Path, qtbot: Qt
 def test_redact_leaves_ordinary_text_alone() -> None:
     text = "Worker W-1 finished 'Hello...' in 3.0 s; check the user name and password."
     assert logs.redact(text) == text
+
+
+def test_the_terminal_gets_errors_only_unless_verbose(tmp_path: Path, capsys) -> None:
+    """The window's warnings go to its log panel and file; the terminal stays quiet."""
+    logs.teardown_logging()
+    try:
+        logs.setup_logging(log_file=tmp_path / "quiet.log")
+        logging.getLogger("desktop.terminal_test").warning("a warning for the file only")
+        logging.getLogger("desktop.terminal_test").error("an error for both")
+    finally:
+        logs.teardown_logging()
+    err = capsys.readouterr().err
+    assert "an error for both" in err
+    assert "a warning for the file only" not in err
+    written = (tmp_path / "quiet.log").read_text(encoding="utf-8")
+    assert "a warning for the file only" in written
+    assert "an error for both" in written

@@ -186,3 +186,37 @@ def test_a_prefetch_of_0_reads_unlimited_in_the_dialog_the_status_bar_and_the_ca
     dialog = window.open_settings()
     assert dialog.prefetch_box.text() == "unlimited"
     dialog.reject()
+
+
+LOCAL = "amqp://guest:guest@127.0.0.1:59998/%2F"
+
+
+def test_a_local_broker_session_is_remembered_as_that_choice_not_its_port(
+    qtbot: QtBot, make_window: WindowFactory, qsettings, secrets, monkeypatch
+) -> None:
+    from desktop.main_window import MainWindow
+    from desktop.preferences import SettingsStore
+
+    window = make_window(url=None)
+    window.broker_flow.node.serves = lambda url: ":59998/" in url  # type: ignore[method-assign]
+    dialog = window.open_settings()
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.urls_edit.setText(LOCAL)
+    with qtbot.wait_signal(window.controller.settings_applied, timeout=10_000):
+        click_ok(dialog)
+    store = SettingsStore(qsettings, secrets)
+    assert store.local_broker_chosen()
+    assert not any("59998" in url for url in store.saved_urls())
+    assert window.controller.settings.urls == ("amqp://127.0.0.1:59998/%2F",)  # in use now
+
+    asked: list[MainWindow] = []
+
+    def start_local_broker(self: MainWindow) -> bool:
+        asked.append(self)
+        return False  # as if RabbitMQ were not installed: the window connects as usual
+
+    monkeypatch.setattr(MainWindow, "start_local_broker", start_local_broker)
+    again = make_window(url=None)
+    assert asked == [again]  # a plain start goes back to the local broker
+    make_window()  # a URL on the command line wins over the remembered choice
+    assert asked == [again]
