@@ -197,6 +197,11 @@ def _drop_reported_errors(record: logging.LogRecord) -> bool:
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Run a headless command; returns the exit code."""
     stream = out or sys.stdout
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["lesson"]:  # the lesson lab has a command line of its own
+        from core.lessons.command import main as lesson_main
+
+        return lesson_main(words[1:], out=stream)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

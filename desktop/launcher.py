@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-HEADLESS_COMMANDS = frozenset({"worker", "new-task", "cluster"})
+HEADLESS_COMMANDS = frozenset({"worker", "new-task", "cluster", "lesson"})
 _VALUE_OPTIONS = frozenset({"--url", "--queue", "--queue-type", "--screenshot", "--log-file"})
 
 
