@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from PySide6.QtGui import QImage
+
+from tests.desktop.test_self_test import self_test
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def offline_check(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``kanin --self-test --offline`` with its log in ``tmp_path`` and no display."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("KANIN_URL", "QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")
-    }
-    env["KANIN_LOG_DIR"] = str(tmp_path)
-    return subprocess.run(
-        [sys.executable, "-m", "desktop.launcher", "--self-test", "--offline", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+    return self_test(tmp_path, "--offline", *args)
 
 
 def test_offline_self_test_shows_the_window_and_exits_0(tmp_path: Path) -> None:
